@@ -1,0 +1,176 @@
+"""The I/O seam: the one small interface the dispatcher core talks to.
+
+The core (``asyncore_sim.asyncore`` and ``asyncore_sim.asynchat``) never calls
+``socket.socket``, ``select.*``, ``os.read``/``os.write`` or ``time.sleep``.
+Everything that touches the world goes through a *network* object:
+
+* ``network.socket(family, type)`` makes a socket-like object (a real
+  ``socket.socket`` satisfies the interface without a wrapper);
+* ``network.poller(method)`` gives a readiness waiter (``"select"``, ``"poll"``
+  or ``"epoll"``); its ``wait`` is the only call that may block;
+* ``network.sleep(seconds)`` and ``network.monotonic()`` are the clock;
+* ``network.wrap_file(fd)`` and ``network.set_fd_blocking(fd, flag)`` serve
+  ``file_dispatcher``.
+
+Which network a dispatcher uses follows from its map (a :class:`NetworkMap`
+carries its network) or else from the network made current with
+:func:`use_network`; the default is the real one, so legacy code needs no
+change.
+
+Rules (this module must stay deterministic): no wall clock, no global random,
+no iteration over sets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import sys
+from typing import Any, Iterator, List, Optional, Protocol, Sequence, Tuple
+
+__all__ = [
+    "SocketLike",
+    "Poller",
+    "Network",
+    "NetworkMap",
+    "current_network",
+    "use_network",
+    "network_for_map",
+    "POLL_METHODS",
+]
+
+#: The readiness methods a network may offer, in the order a user would
+#: reach for them.
+POLL_METHODS = ("select", "poll", "epoll")
+
+
+class SocketLike(Protocol):
+    """The dozen socket methods asyncore actually uses."""
+
+    def fileno(self) -> int: ...
+    def setblocking(self, flag: bool) -> None: ...
+    def bind(self, address: Any) -> None: ...
+    def listen(self, backlog: int) -> None: ...
+    def accept(self) -> Tuple[Any, Any]: ...
+    def connect_ex(self, address: Any) -> int: ...
+    def send(self, data: bytes, flags: int = 0) -> int: ...
+    def recv(self, bufsize: int, flags: int = 0) -> bytes: ...
+    def getsockopt(self, level: int, optname: int, buflen: int = 0) -> Any: ...
+    def setsockopt(self, level: int, optname: int, value: Any) -> None: ...
+    def getpeername(self) -> Any: ...
+    def getsockname(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+class Poller(Protocol):
+    """A readiness waiter that keeps its registrations between calls.
+
+    ``wait`` receives the interest of every channel in map order: ``fds`` and
+    ``masks`` are parallel lists (mask bits are ``select.POLLIN``,
+    ``POLLPRI`` and ``POLLOUT``; 0 means "not interested"). ``changed`` is
+    False when both lists equal those of the previous call, so a poller may
+    reuse what it built. ``reset`` lists descriptors whose channel object was
+    replaced since the previous call (the kernel may have forgotten them).
+
+    A ``"select"`` poller returns ``(r, w, e)`` lists, each in map order; a
+    ``"poll"`` or ``"epoll"`` poller returns ``[(fd, revents), ...]``.
+    """
+
+    method: str
+
+    def wait(
+        self,
+        fds: List[int],
+        masks: List[int],
+        changed: bool,
+        reset: Sequence[int],
+        timeout: Optional[float],
+    ) -> Any: ...
+
+    def forget(self, fd: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Network(Protocol):
+    """What the core needs from a network, real or simulated."""
+
+    name: str
+
+    def socket(self, family: int, type: int) -> SocketLike: ...
+    def poller(self, method: str) -> Poller: ...
+    def has_poller(self, method: str) -> bool: ...
+    def sleep(self, seconds: Optional[float]) -> None: ...
+    def monotonic(self) -> float: ...
+    def wrap_file(self, fd: int) -> Any: ...
+    def set_fd_blocking(self, fd: int, flag: bool) -> None: ...
+
+
+class NetworkMap(dict):  # type: ignore[type-arg]
+    """A socket map bound to one network.
+
+    It is a plain ``dict`` for every asyncore purpose; dispatchers created
+    with ``map=`` set to it make their sockets on ``network``, and ``loop``
+    waits on ``network``.
+    """
+
+    __slots__ = ("network",)
+
+    def __init__(self, network: Network, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.network = network
+
+    def __repr__(self) -> str:
+        return "NetworkMap(%s, %s)" % (
+            getattr(self.network, "name", type(self.network).__name__),
+            dict.__repr__(self),
+        )
+
+
+_current: contextvars.ContextVar[Optional[Network]] = contextvars.ContextVar(
+    "asyncore_sim_network", default=None
+)
+_default: Optional[Network] = None
+
+
+def _default_network() -> Network:
+    global _default
+    if _default is None:
+        # Imported late: real_net imports this module.
+        from real_net import RealNetwork
+
+        _default = RealNetwork()
+    return _default
+
+
+def current_network() -> Network:
+    """The network new sockets are made on when their map names none."""
+    net = _current.get()
+    if net is None:
+        return _default_network()
+    return net
+
+
+@contextlib.contextmanager
+def use_network(network: Network) -> Iterator[Network]:
+    """Make ``network`` current for the ``with`` block (per thread/context)."""
+    token = _current.set(network)
+    try:
+        yield network
+    finally:
+        _current.reset(token)
+
+
+def network_for_map(map: Any) -> Network:
+    """The network of ``map`` if it is a :class:`NetworkMap`, else the current one."""
+    if type(map) is not dict:
+        net = getattr(map, "network", None)
+        if net is not None:
+            return net  # type: ignore[no-any-return]
+    return current_network()
+
+
+def _compat_module() -> Any:
+    """The module whose ``socket``/``select``/``time`` names the real network
+    looks up at call time (so monkeypatches take effect as on the stdlib)."""
+    return sys.modules["asyncore_sim.asyncore"]

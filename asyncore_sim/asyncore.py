@@ -1,0 +1,810 @@
+"""A drop-in ``asyncore`` (as of CPython 3.11) whose core does no I/O itself.
+
+Names, signatures, defaults, callback order and errno handling follow
+CPython 3.11's ``Lib/asyncore.py``; comments say where that is not obvious.
+All I/O goes through a network object (see ``asyncore_sim._netctx``): the
+real one by default, a simulated one when the map or the context says so.
+
+Like the stdlib module, this module's globals ``socket``, ``select``,
+``time``, ``os`` and ``socket_map`` are looked up at call time, so tests that
+monkeypatch ``asyncore.socket`` or ``asyncore.socket_map`` keep working.
+
+Rules: the loop never iterates a set; channels are visited in map order; the
+readiness answer is dispatched in map order whatever the backend.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import sys
+import time
+import warnings
+from errno import (
+    EAGAIN,
+    EALREADY,
+    EBADF,
+    ECONNABORTED,
+    ECONNRESET,
+    EINPROGRESS,
+    EINVAL,
+    EISCONN,
+    ENOTCONN,
+    EPIPE,
+    ESHUTDOWN,
+    EWOULDBLOCK,
+    errorcode,
+)
+from typing import Any, Dict, List, Optional, Tuple
+
+from asyncore_sim._netctx import network_for_map
+
+__all__ = [
+    "ExitNow",
+    "close_all",
+    "compact_traceback",
+    "dispatcher",
+    "dispatcher_with_send",
+    "file_dispatcher",
+    "file_wrapper",
+    "loop",
+    "poll",
+    "poll2",
+    "poll3",
+    "poll_epoll",
+    "read",
+    "readwrite",
+    "socket_map",
+    "write",
+]
+
+# Referenced so that linters see the stdlib-compatible module attributes as
+# used: legacy tests monkeypatch them and the real network reads them.
+_PATCHABLE = (select, socket, time, os, warnings)
+
+# The errnos CPython 3.11 treats as "the peer is gone": send/recv turn them
+# into handle_close(), readwrite() too.
+_DISCONNECTED = frozenset(
+    {ECONNRESET, ENOTCONN, ESHUTDOWN, ECONNABORTED, EPIPE, EBADF}
+)
+
+# Poll bits (the same values for poll and epoll on Linux).
+_IN = getattr(select, "POLLIN", 1)
+_PRI = getattr(select, "POLLPRI", 2)
+_OUT = getattr(select, "POLLOUT", 4)
+_ERR = getattr(select, "POLLERR", 8)
+_HUP = getattr(select, "POLLHUP", 16)
+_NVAL = getattr(select, "POLLNVAL", 32)
+_CLOSE_BITS = _HUP | _ERR | _NVAL
+_IN_PRI = _IN | _PRI
+_OUT_PRI = _OUT | _PRI
+
+try:
+    socket_map  # type: ignore[has-type,used-before-def]
+except NameError:
+    # Kept across reloads, as the stdlib does.
+    socket_map: Dict[int, Any] = {}
+
+
+def _strerror(err: int) -> str:
+    try:
+        return os.strerror(err)
+    except (ValueError, OverflowError, NameError):
+        if err in errorcode:
+            return errorcode[err]
+        return "Unknown error %s" % err
+
+
+class ExitNow(Exception):
+    """Raise from a handler to leave ``loop()``; never passed to handle_error."""
+
+
+_reraised_exceptions = (ExitNow, KeyboardInterrupt, SystemExit)
+
+
+def read(obj: Any) -> None:
+    try:
+        obj.handle_read_event()
+    except _reraised_exceptions:
+        raise
+    except BaseException:
+        obj.handle_error()
+
+
+def write(obj: Any) -> None:
+    try:
+        obj.handle_write_event()
+    except _reraised_exceptions:
+        raise
+    except BaseException:
+        obj.handle_error()
+
+
+def _exception(obj: Any) -> None:
+    try:
+        obj.handle_expt_event()
+    except _reraised_exceptions:
+        raise
+    except BaseException:
+        obj.handle_error()
+
+
+def readwrite(obj: Any, flags: int) -> None:
+    """Dispatch one poll() answer: read, write, priority, then hang-up.
+
+    Matches CPython 3.11: an OSError with a disconnect errno becomes
+    handle_close(), any other error goes to handle_error().
+    """
+    try:
+        if flags & _IN:
+            obj.handle_read_event()
+        if flags & _OUT:
+            obj.handle_write_event()
+        if flags & _PRI:
+            obj.handle_expt_event()
+        if flags & _CLOSE_BITS:
+            obj.handle_close()
+    except OSError as e:
+        if e.errno not in _DISCONNECTED:
+            obj.handle_error()
+        else:
+            obj.handle_close()
+    except _reraised_exceptions:
+        raise
+    except BaseException:
+        obj.handle_error()
+
+
+# ---------------------------------------------------------------------------
+# The loop: interest is computed in map order, handed to a persistent poller,
+# and the answer dispatched in map order.
+# ---------------------------------------------------------------------------
+
+# Waiters of loops now running; del_channel tells them a descriptor is gone
+# so that pollers with kernel-side registrations (epoll) drop it while it is
+# still open.  A list, scanned linearly: it holds one entry per running loop.
+_ACTIVE_WAITERS: List["_Waiter"] = []
+
+
+def _forget_fd(map: Any, fd: Any) -> None:
+    for waiter in _ACTIVE_WAITERS:
+        if waiter.map is map:
+            waiter.forget(fd)
+
+
+class _Waiter:
+    """One map's readiness state across the iterations of one ``loop()``."""
+
+    __slots__ = ("map", "net", "poller", "select_style", "fds", "objs",
+                 "masks", "pos", "dirty", "any_interest")
+
+    def __init__(self, map: Any, method: str) -> None:
+        self.map = map
+        self.net = network_for_map(map)
+        self.poller = self.net.poller(method)
+        self.select_style = method == "select"
+        self.fds: Optional[List[Any]] = None
+        self.objs: Optional[List[Any]] = None
+        self.masks: Optional[List[int]] = None
+        self.pos: Optional[Dict[Any, int]] = None
+        self.dirty = True
+        self.any_interest = False
+
+    def forget(self, fd: Any) -> None:
+        self.dirty = True
+        self.poller.forget(fd)
+
+    def close(self) -> None:
+        self.poller.close()
+
+    def step(self, timeout: Optional[float]) -> None:
+        map = self.map
+        if not map:
+            # CPython's poll() and poll2() do nothing at all on an empty map.
+            return
+        fds = list(map)
+        objs = list(map.values())
+        # readable() then writable() for each channel in map order; the
+        # accepting flag is read only when writable() is true, as in 3.11.
+        if self.select_style:
+            # select(): r if readable, w if writable and not accepting,
+            # e if readable or writable (CPython 3.11 asyncore.poll).
+            masks = [
+                (_IN_PRI if o.readable() else 0)
+                | ((_PRI if o.accepting else _OUT_PRI) if o.writable() else 0)
+                for o in objs
+            ]
+        else:
+            # poll(): IN|PRI if readable, OUT if writable and not accepting
+            # (CPython 3.11 asyncore.poll2).
+            masks = [
+                (_IN_PRI if o.readable() else 0)
+                | (_OUT if o.writable() and not o.accepting else 0)
+                for o in objs
+            ]
+        reset: List[Any] = []
+        if (self.dirty or masks != self.masks or fds != self.fds
+                or objs != self.objs):
+            changed = True
+            if self.fds is not None and objs != self.objs:
+                old = dict(zip(self.fds, self.objs))  # type: ignore[arg-type]
+                reset = [fd for fd, o in zip(fds, objs)
+                         if fd in old and old[fd] is not o]
+            if fds != self.fds:
+                self.pos = None
+            self.fds, self.objs, self.masks = fds, objs, masks
+            self.dirty = False
+            self.any_interest = any(masks)
+        else:
+            changed = False
+        if self.select_style:
+            self._select_step(fds, masks, changed, reset, timeout)
+        else:
+            self._poll_step(fds, masks, changed, reset, timeout)
+
+    def _select_step(self, fds: List[Any], masks: List[int], changed: bool,
+                     reset: List[Any], timeout: Optional[float]) -> None:
+        if not self.any_interest:
+            # CPython 3.11: nothing to wait for, so sleep the timeout.
+            self.net.sleep(timeout)
+            return
+        r, w, e = self.poller.wait(fds, masks, changed, reset, timeout)
+        map = self.map
+        for fd in r:
+            obj = map.get(fd)
+            if obj is not None:
+                read(obj)
+        for fd in w:
+            obj = map.get(fd)
+            if obj is not None:
+                write(obj)
+        for fd in e:
+            obj = map.get(fd)
+            if obj is not None:
+                _exception(obj)
+
+    def _poll_step(self, fds: List[Any], masks: List[int], changed: bool,
+                   reset: List[Any], timeout: Optional[float]) -> None:
+        if timeout is not None:
+            # CPython 3.11 poll2 truncates to whole milliseconds.
+            timeout = int(timeout * 1000) / 1000.0
+        events = self.poller.wait(fds, masks, changed, reset, timeout)
+        if len(events) > 1:
+            pos = self.pos
+            if pos is None:
+                pos = self.pos = {fd: i for i, fd in enumerate(fds)}
+            # poll2 registers afresh in map order each call, so the kernel
+            # answers in map order; keep that order whatever the backend.
+            events = sorted(events, key=lambda ev: pos.get(ev[0], -1))
+        map = self.map
+        for fd, flags in events:
+            obj = map.get(fd)
+            if obj is not None:
+                readwrite(obj, flags)
+
+
+def _one_shot(method: str, timeout: Optional[float], map: Any) -> None:
+    waiter = _Waiter(map, method)
+    _ACTIVE_WAITERS.append(waiter)
+    try:
+        waiter.step(timeout)
+    finally:
+        _ACTIVE_WAITERS.remove(waiter)
+        waiter.close()
+
+
+def poll(timeout: Optional[float] = 0.0, map: Any = None) -> None:
+    """One iteration with select() semantics (CPython 3.11 asyncore.poll)."""
+    if map is None:
+        map = socket_map
+    if map:
+        _one_shot("select", timeout, map)
+
+
+def poll2(timeout: Optional[float] = 0.0, map: Any = None) -> None:
+    """One iteration with poll() semantics (CPython 3.11 asyncore.poll2)."""
+    if map is None:
+        map = socket_map
+    if map:
+        _one_shot("poll", timeout, map)
+
+
+poll3 = poll2  # Alias for backward compatibility, as in the stdlib.
+
+
+def poll_epoll(timeout: Optional[float] = 0.0, map: Any = None) -> None:
+    """One iteration with poll() semantics, waiting with epoll (an extension)."""
+    if map is None:
+        map = socket_map
+    if map:
+        _one_shot("epoll", timeout, map)
+
+
+_BUILTIN_POLLS = {"select": poll, "poll": poll2, "epoll": poll_epoll}
+_POLL_GLOBALS = {"select": "poll", "poll": "poll2", "epoll": "poll_epoll"}
+
+
+def _choose_method(use_poll: Any, net: Any) -> str:
+    """``use_poll``: False → select (as the stdlib); True → poll when the
+    network has it (as the stdlib); or one of "select", "poll", "epoll"."""
+    if isinstance(use_poll, str):
+        if use_poll not in _BUILTIN_POLLS:
+            raise ValueError(
+                "use_poll=%r: expected a bool or one of 'select', 'poll', "
+                "'epoll'" % (use_poll,)
+            )
+        if use_poll == "epoll" and not net.has_poller("epoll"):
+            use_poll = "poll"
+        if use_poll == "poll" and not net.has_poller("poll"):
+            use_poll = "select"
+        return use_poll
+    if use_poll and net.has_poller("poll"):
+        return "poll"
+    return "select"
+
+
+def loop(timeout: Optional[float] = 30.0, use_poll: Any = False,
+         map: Any = None, count: Optional[int] = None) -> None:
+    """Poll until the map is empty or ``count`` iterations have run.
+
+    Same signature and defaults as CPython 3.11. ``use_poll`` also accepts
+    "select", "poll" or "epoll" (a truthy string still means "poll" to the
+    stdlib, so such code degrades gracefully there).
+    """
+    if map is None:
+        map = socket_map
+    method = _choose_method(use_poll, network_for_map(map))
+    patched = globals()[_POLL_GLOBALS[method]]
+    if patched is not _BUILTIN_POLLS[method]:
+        # Someone replaced asyncore.poll/poll2: call it as the stdlib would.
+        if count is None:
+            while map:
+                patched(timeout, map)
+        else:
+            while map and count > 0:
+                patched(timeout, map)
+                count = count - 1
+        return
+    if not map or (count is not None and count <= 0):
+        return
+    waiter = _Waiter(map, method)
+    _ACTIVE_WAITERS.append(waiter)
+    try:
+        step = waiter.step
+        if count is None:
+            while map:
+                step(timeout)
+        else:
+            while map and count > 0:
+                step(timeout)
+                count = count - 1
+    finally:
+        _ACTIVE_WAITERS.remove(waiter)
+        waiter.close()
+
+
+# ---------------------------------------------------------------------------
+# dispatcher
+# ---------------------------------------------------------------------------
+
+# repr() of the package's own classes names the stdlib module they stand in
+# for, so that output matches CPython's ("<asyncore.dispatcher at 0x...>").
+_REPR_MODULES = {
+    "asyncore_sim.asyncore": "asyncore",
+    "asyncore_sim.asynchat": "asynchat",
+}
+
+
+class dispatcher:
+    debug = False
+    connected = False
+    accepting = False
+    connecting = False
+    closing = False
+    addr: Any = None
+    ignore_log_types = frozenset({"warning"})
+
+    def __init__(self, sock: Any = None, map: Any = None) -> None:
+        self._map = socket_map if map is None else map
+        self._fileno: Any = None
+        if sock:
+            # Make sure of non-blocking mode even for a socket that came
+            # from a blocking source (CPython 3.11).
+            sock.setblocking(False)
+            self.set_socket(sock, map)
+            self.connected = True
+            try:
+                self.addr = sock.getpeername()
+            except OSError as err:
+                if err.errno in (ENOTCONN, EINVAL):
+                    # An unconnected socket is allowed.
+                    self.connected = False
+                else:
+                    # Broken in some unknown way: take it off the map so it
+                    # is never polled, and tell the caller.
+                    self.del_channel(map)
+                    raise
+        else:
+            self.socket = None
+
+    def __repr__(self) -> str:
+        cls = self.__class__
+        module = _REPR_MODULES.get(cls.__module__, cls.__module__)
+        status = [module + "." + cls.__qualname__]
+        if self.accepting and self.addr:
+            status.append("listening")
+        elif self.connected:
+            status.append("connected")
+        if self.addr is not None:
+            try:
+                status.append("%s:%d" % self.addr)
+            except TypeError:
+                status.append(repr(self.addr))
+        return "<%s at %#x>" % (" ".join(status), id(self))
+
+    def __getattr__(self, attr: str) -> Any:
+        # Delegation of unknown attributes to the socket, as asyncore did up
+        # to Python 3.5 (with a DeprecationWarning since 3.4).  CPython 3.11
+        # no longer delegates; private names are never delegated, so probes
+        # such as copy/pickle hooks behave as on 3.11.
+        if attr.startswith("_"):
+            raise AttributeError(
+                "%r object has no attribute %r" % (type(self).__name__, attr)
+            )
+        sock = self.__dict__.get("socket")
+        try:
+            value = getattr(sock, attr)
+        except AttributeError:
+            raise AttributeError(
+                "%r object has no attribute %r" % (type(self).__name__, attr)
+            ) from None
+        warnings.warn(
+            "%(cls)s.%(attr)s is deprecated: use %(cls)s.socket.%(attr)s"
+            % {"cls": type(self).__name__, "attr": attr},
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return value
+
+    def add_channel(self, map: Any = None) -> None:
+        if map is None:
+            map = self._map
+        map[self._fileno] = self
+
+    def del_channel(self, map: Any = None) -> None:
+        fd = self._fileno
+        if map is None:
+            map = self._map
+        if fd in map:
+            if _ACTIVE_WAITERS:
+                _forget_fd(map, fd)
+            del map[fd]
+        self._fileno = None
+
+    def _network(self) -> Any:
+        return network_for_map(self._map)
+
+    def create_socket(self, family: int = socket.AF_INET,
+                      type: int = socket.SOCK_STREAM) -> None:
+        self.family_and_type = family, type
+        sock = self._network().socket(family, type)
+        sock.setblocking(False)
+        self.set_socket(sock)
+
+    def set_socket(self, sock: Any, map: Any = None) -> None:
+        self.socket = sock
+        self._fileno = sock.fileno()
+        self.add_channel(map)
+
+    def set_reuse_addr(self) -> None:
+        # Try to re-use a server port; errors are ignored (CPython 3.11).
+        try:
+            self.socket.setsockopt(
+                socket.SOL_SOCKET,
+                socket.SO_REUSEADDR,
+                self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+                | 1,
+            )
+        except OSError:
+            pass
+
+    # -- predicates for the readiness call ---------------------------------
+
+    def readable(self) -> Any:
+        return True
+
+    def writable(self) -> Any:
+        return True
+
+    # -- socket methods ----------------------------------------------------
+
+    def listen(self, num: int) -> Any:
+        self.accepting = True
+        if os.name == "nt" and num > 5:
+            num = 5
+        return self.socket.listen(num)
+
+    def bind(self, addr: Any) -> Any:
+        self.addr = addr
+        return self.socket.bind(addr)
+
+    def connect(self, address: Any) -> None:
+        self.connected = False
+        self.connecting = True
+        err = self.socket.connect_ex(address)
+        if err in (EINPROGRESS, EALREADY, EWOULDBLOCK) or (
+            err == EINVAL and os.name == "nt"
+        ):
+            self.addr = address
+            return
+        if err in (0, EISCONN):
+            self.addr = address
+            self.handle_connect_event()
+        else:
+            raise OSError(err, errorcode[err])
+
+    def accept(self) -> Optional[Tuple[Any, Any]]:
+        # Returns a (conn, address) pair, or None when there was nothing to
+        # accept after all (CPython 3.11).
+        try:
+            conn, addr = self.socket.accept()
+        except TypeError:
+            return None
+        except OSError as why:
+            if why.errno in (EWOULDBLOCK, ECONNABORTED, EAGAIN):
+                return None
+            raise
+        return conn, addr
+
+    def send(self, data: Any) -> int:
+        try:
+            return self.socket.send(data)  # type: ignore[no-any-return]
+        except OSError as why:
+            if why.errno == EWOULDBLOCK:
+                return 0
+            if why.errno in _DISCONNECTED:
+                self.handle_close()
+                return 0
+            raise
+
+    def recv(self, buffer_size: int) -> bytes:
+        try:
+            data = self.socket.recv(buffer_size)
+        except OSError as why:
+            # winsock sometimes raises ENOTCONN here (CPython's comment).
+            if why.errno in _DISCONNECTED:
+                self.handle_close()
+                return b""
+            raise
+        if not data:
+            # An empty read means the peer closed: say so.
+            self.handle_close()
+            return b""
+        return data  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.connected = False
+        self.accepting = False
+        self.connecting = False
+        self.del_channel()
+        if self.socket is not None:
+            try:
+                self.socket.close()
+            except OSError as why:
+                if why.errno not in (ENOTCONN, EBADF):
+                    raise
+
+    # -- logging -----------------------------------------------------------
+
+    def log(self, message: Any) -> None:
+        sys.stderr.write("log: %s\n" % str(message))
+
+    def log_info(self, message: Any, type: str = "info") -> None:
+        if type not in self.ignore_log_types:
+            print("%s: %s" % (type, message))
+
+    # -- events ------------------------------------------------------------
+
+    def handle_read_event(self) -> None:
+        if self.accepting:
+            # Listening sockets never connect: they spawn connected ones.
+            self.handle_accept()
+        elif not self.connected:
+            if self.connecting:
+                self.handle_connect_event()
+            self.handle_read()
+        else:
+            self.handle_read()
+
+    def handle_connect_event(self) -> None:
+        err = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err != 0:
+            raise OSError(err, _strerror(err))
+        self.handle_connect()
+        self.connected = True
+        self.connecting = False
+
+    def handle_write_event(self) -> None:
+        if self.accepting:
+            # A write event on a listening socket is ignored (CPython 3.11).
+            return
+        if not self.connected:
+            if self.connecting:
+                self.handle_connect_event()
+        self.handle_write()
+
+    def handle_expt_event(self) -> None:
+        # An exceptional condition is either a pending socket error (then the
+        # channel is closed, as for an empty read) or out-of-band data.
+        err = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        if err != 0:
+            self.handle_close()
+        else:
+            self.handle_expt()
+
+    def handle_error(self) -> None:
+        nil, t, v, tbinfo = compact_traceback()
+        # A user's __repr__ may itself fail.
+        try:
+            self_repr = repr(self)
+        except BaseException:
+            self_repr = "<__repr__(self) failed for object at %0x>" % id(self)
+        self.log_info(
+            "uncaptured python exception, closing channel %s (%s:%s %s)"
+            % (self_repr, t, v, tbinfo),
+            "error",
+        )
+        self.handle_close()
+
+    def handle_expt(self) -> None:
+        self.log_info("unhandled incoming priority event", "warning")
+
+    def handle_read(self) -> None:
+        self.log_info("unhandled read event", "warning")
+
+    def handle_write(self) -> None:
+        self.log_info("unhandled write event", "warning")
+
+    def handle_connect(self) -> None:
+        self.log_info("unhandled connect event", "warning")
+
+    def handle_accept(self) -> None:
+        pair = self.accept()
+        if pair is not None:
+            self.handle_accepted(*pair)
+
+    def handle_accepted(self, sock: Any, addr: Any) -> None:
+        sock.close()
+        self.log_info("unhandled accepted event", "warning")
+
+    def handle_close(self) -> None:
+        self.log_info("unhandled close event", "warning")
+        self.close()
+
+
+class dispatcher_with_send(dispatcher):
+    """A dispatcher with a simple output buffer (CPython 3.11 semantics)."""
+
+    def __init__(self, sock: Any = None, map: Any = None) -> None:
+        dispatcher.__init__(self, sock, map)
+        self.out_buffer = b""
+
+    def initiate_send(self) -> None:
+        num_sent = dispatcher.send(self, self.out_buffer[:65536])
+        self.out_buffer = self.out_buffer[num_sent:]
+
+    def handle_write(self) -> None:
+        self.initiate_send()
+
+    def writable(self) -> Any:
+        return (not self.connected) or len(self.out_buffer)
+
+    def send(self, data: Any) -> None:  # type: ignore[override]
+        if self.debug:
+            self.log_info("sending %s" % repr(data))
+        # bytes + str raises TypeError here, exactly as in the stdlib.
+        self.out_buffer = self.out_buffer + data
+        self.initiate_send()
+
+
+def compact_traceback() -> Tuple[Tuple[str, str, str], Any, Any, str]:
+    """``((file, function, line), type, value, info)`` of the current exception."""
+    t, v, tb = sys.exc_info()
+    if not tb:
+        raise AssertionError("traceback does not exist")
+    frames = []
+    while tb:
+        code = tb.tb_frame.f_code
+        frames.append((code.co_filename, code.co_name, str(tb.tb_lineno)))
+        tb = tb.tb_next
+    del tb
+    info = " ".join("[%s|%s|%s]" % frame for frame in frames)
+    return frames[-1], t, v, info
+
+
+def close_all(map: Any = None, ignore_all: bool = False) -> None:
+    if map is None:
+        map = socket_map
+    for x in list(map.values()):
+        try:
+            x.close()
+        except OSError as err:
+            if err.errno == EBADF:
+                pass
+            elif not ignore_all:
+                raise
+        except _reraised_exceptions:
+            raise
+        except BaseException:
+            if not ignore_all:
+                raise
+    map.clear()
+
+
+# ---------------------------------------------------------------------------
+# Files and pipes (POSIX only, as in the stdlib).
+# ---------------------------------------------------------------------------
+
+if os.name == "posix":
+
+    class file_wrapper:
+        """Just enough of a socket over a file descriptor (which is dup'ed)."""
+
+        def __init__(self, fd: int) -> None:
+            self.fd = os.dup(fd)
+
+        def __del__(self) -> None:
+            if self.fd >= 0:
+                warnings.warn(
+                    "unclosed file %r" % self, ResourceWarning, source=self
+                )
+            self.close()
+
+        def recv(self, *args: Any) -> bytes:
+            return os.read(self.fd, *args)
+
+        def send(self, *args: Any) -> int:
+            return os.write(self.fd, *args)
+
+        def getsockopt(self, level: int, optname: int,
+                       buflen: Optional[int] = None) -> int:
+            if (level == socket.SOL_SOCKET and optname == socket.SO_ERROR
+                    and not buflen):
+                return 0
+            raise NotImplementedError(
+                "Only asyncore specific behaviour implemented."
+            )
+
+        read = recv
+        write = send
+
+        def close(self) -> None:
+            if self.fd < 0:
+                return
+            fd = self.fd
+            self.fd = -1
+            os.close(fd)
+
+        def fileno(self) -> int:
+            return self.fd
+
+    class file_dispatcher(dispatcher):
+        def __init__(self, fd: Any, map: Any = None) -> None:
+            dispatcher.__init__(self, None, map)
+            self.connected = True
+            try:
+                fd = fd.fileno()
+            except AttributeError:
+                pass
+            self.set_file(fd)
+            self._network().set_fd_blocking(fd, False)
+
+        def set_file(self, fd: int) -> None:
+            self.socket = self._network().wrap_file(fd)
+            self._fileno = self.socket.fileno()
+            self.add_channel()
+
+else:  # pragma: no cover - not POSIX
+    __all__.remove("file_wrapper")
+    __all__.remove("file_dispatcher")

@@ -1,0 +1,80 @@
+"""The real network: OS sockets, the OS clock, select/poll/epoll."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Optional
+
+from real_net._pollers import EpollPoller, PollPoller, SelectPoller
+
+__all__ = ["RealNetwork"]
+
+
+class RealNetwork:
+    """The operating system's network, as the dispatcher core sees it.
+
+    ``namespace`` is the object whose ``socket``, ``select``, ``time`` and
+    ``os`` attributes are used, looked up on every call.  The default is the
+    ``asyncore_sim.asyncore`` module itself (see the package docstring).
+    """
+
+    name = "real"
+
+    def __init__(self, namespace: Any = None) -> None:
+        self._namespace = namespace
+
+    @property
+    def ns(self) -> Any:
+        if self._namespace is not None:
+            return self._namespace
+        return sys.modules["asyncore_sim.asyncore"]
+
+    def __repr__(self) -> str:
+        return "RealNetwork()"
+
+    # -- sockets -------------------------------------------------------------
+
+    def socket(self, family: int, type: int) -> Any:
+        return self.ns.socket.socket(family, type)
+
+    def getaddrinfo(self, *args: Any, **kwargs: Any) -> Any:
+        return self.ns.socket.getaddrinfo(*args, **kwargs)
+
+    # -- files ---------------------------------------------------------------
+
+    def wrap_file(self, fd: int) -> Any:
+        return self.ns.file_wrapper(fd)
+
+    def set_fd_blocking(self, fd: int, flag: bool) -> None:
+        self.ns.os.set_blocking(fd, flag)
+
+    # -- readiness -----------------------------------------------------------
+
+    def _get_select(self) -> Any:
+        return self.ns.select
+
+    def has_poller(self, method: str) -> bool:
+        if method == "select":
+            return True
+        return hasattr(self.ns.select, method)
+
+    def poller(self, method: str) -> Any:
+        get_select = self._get_select
+        if method == "select":
+            return SelectPoller(get_select)
+        if method == "poll":
+            return PollPoller(get_select)
+        if method == "epoll":
+            return EpollPoller(get_select)
+        raise ValueError(
+            "unknown readiness method %r (expected 'select', 'poll' or 'epoll')"
+            % (method,)
+        )
+
+    # -- clock ---------------------------------------------------------------
+
+    def sleep(self, seconds: Optional[float]) -> None:
+        self.ns.time.sleep(seconds)
+
+    def monotonic(self) -> float:
+        return self.ns.time.monotonic()  # type: ignore[no-any-return]
