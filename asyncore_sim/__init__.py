@@ -83,28 +83,29 @@ __all__ = [
     "write",
 ]
 
-# Names whose value lives in asyncore_sim.asyncore (see the docstring).
-_FORWARDED = frozenset({"socket_map", "socket", "select", "time", "os"})
+# Names whose value lives in asyncore_sim.asyncore (see the docstring).  They
+# are data descriptors on the module's class, so reads, assignments, deletes
+# and tools such as pytest's monkeypatch all reach the one real binding.
+_FORWARDED = ("socket_map", "socket", "select", "time", "os")
 
 
-def __getattr__(name: str) -> Any:
-    if name in _FORWARDED:
+def _forwarder(name: str) -> property:
+    def get(self: types.ModuleType) -> Any:
         return getattr(asyncore, name)
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))
+
+    def set(self: types.ModuleType, value: Any) -> None:
+        setattr(asyncore, name, value)
+
+    def delete(self: types.ModuleType) -> None:
+        delattr(asyncore, name)
+
+    return property(get, set, delete, "forwarded to asyncore_sim.asyncore.%s" % name)
 
 
-class _ForwardingModule(types.ModuleType):
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _FORWARDED:
-            setattr(asyncore, name, value)
-        else:
-            super().__setattr__(name, value)
-
-    def __delattr__(self, name: str) -> None:
-        if name in _FORWARDED:
-            delattr(asyncore, name)
-        else:
-            super().__delattr__(name)
-
+_ForwardingModule = type(
+    "_ForwardingModule",
+    (types.ModuleType,),
+    {name: _forwarder(name) for name in _FORWARDED},
+)
 
 sys.modules[__name__].__class__ = _ForwardingModule

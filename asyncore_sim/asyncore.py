@@ -77,8 +77,6 @@ _ERR = getattr(select, "POLLERR", 8)
 _HUP = getattr(select, "POLLHUP", 16)
 _NVAL = getattr(select, "POLLNVAL", 32)
 _CLOSE_BITS = _HUP | _ERR | _NVAL
-_IN_PRI = _IN | _PRI
-_OUT_PRI = _OUT | _PRI
 
 try:
     socket_map  # type: ignore[has-type,used-before-def]
@@ -161,96 +159,167 @@ def readwrite(obj: Any, flags: int) -> None:
 # and the answer dispatched in map order.
 # ---------------------------------------------------------------------------
 
-# Waiters of loops now running; del_channel tells them a descriptor is gone
-# so that pollers with kernel-side registrations (epoll) drop it while it is
-# still open.  A list, scanned linearly: it holds one entry per running loop.
-_ACTIVE_WAITERS: List["_Waiter"] = []
+# Readiness state is kept per map between calls of loop()/poll()/poll2(),
+# so that epoll and poll registrations survive ``loop(count=1)`` patterns.
+# A kept waiter holds its map; it is released (its poller closed) when the
+# map empties, on close_all(map), or when more than _MAX_KEPT maps are kept
+# (least recently used first).  A nested or concurrent loop on a map whose
+# waiter is busy gets a waiter of its own for that call.
+_KEPT: Dict[int, "_Waiter"] = {}
+_BORROWED: List["_Waiter"] = []
+_MAX_KEPT = 32
 
 
 def _forget_fd(map: Any, fd: Any) -> None:
-    for waiter in _ACTIVE_WAITERS:
+    """A dispatcher added (fd None) or removed ``fd`` on ``map``."""
+    waiter = _KEPT.get(id(map))
+    if waiter is not None and waiter.map is map:
+        waiter.forget(fd)
+    for waiter in _BORROWED:
         if waiter.map is map:
             waiter.forget(fd)
 
 
+def _drop_kept(map: Any) -> None:
+    """Release the waiter kept for ``map`` unless a loop is using it."""
+    waiter = _KEPT.get(id(map))
+    if waiter is not None and waiter.map is map and not waiter.busy:
+        del _KEPT[id(map)]
+        waiter.close()
+
+
+def _acquire(map: Any, method: str) -> "_Waiter":
+    net = network_for_map(map)
+    key = id(map)
+    waiter = _KEPT.get(key)
+    if waiter is not None:
+        if waiter.busy:
+            # Nested or concurrent use of one map: a waiter for this call.
+            borrowed = _Waiter(map, method, net)
+            borrowed.busy = True
+            _BORROWED.append(borrowed)
+            return borrowed
+        del _KEPT[key]
+        if waiter.map is map and waiter.method == method and waiter.net is net:
+            _KEPT[key] = waiter  # most recently used last
+            waiter.busy = True
+            return waiter
+        waiter.close()
+    waiter = _Waiter(map, method, net)
+    waiter.busy = True
+    _KEPT[key] = waiter
+    if len(_KEPT) > _MAX_KEPT:
+        for old_key, old in list(_KEPT.items()):
+            if not old.busy:
+                del _KEPT[old_key]
+                old.close()
+                break
+    return waiter
+
+
+def _release(waiter: "_Waiter") -> None:
+    waiter.busy = False
+    for i, borrowed in enumerate(_BORROWED):
+        if borrowed is waiter:
+            del _BORROWED[i]
+            waiter.close()
+            return
+    if not waiter.map:
+        _drop_kept(waiter.map)
+
+
 class _Waiter:
-    """One map's readiness state across the iterations of one ``loop()``."""
+    """One map's readiness state, kept from one iteration to the next.
 
-    __slots__ = ("map", "net", "poller", "select_style", "fds", "objs",
-                 "masks", "pos", "dirty", "any_interest")
+    Each step snapshots the map's values (as CPython does with
+    ``list(map.items())``), asks every channel ``readable()`` then
+    ``writable()`` in map order, and hands the interest to the poller, saying
+    whether it differs from the previous step's.  The keys are re-read only
+    when the values, the length, the last key or a dispatcher's
+    add_channel/del_channel say the map changed: a direct map edit that
+    re-keys two or more channels yet leaves the values in the same order is
+    the one change noticed only at the next other change.
+    """
 
-    def __init__(self, map: Any, method: str) -> None:
+    __slots__ = ("map", "net", "method", "poller", "fds", "objs", "masks",
+                 "last", "pos", "dirty", "any_interest", "step", "identity",
+                 "busy")
+
+    def __init__(self, map: Any, method: str, net: Any) -> None:
         self.map = map
-        self.net = network_for_map(map)
-        self.poller = self.net.poller(method)
-        self.select_style = method == "select"
-        self.fds: Optional[List[Any]] = None
+        self.net = net
+        self.method = method
+        self.busy = False
+        self.poller = net.poller(method)
+        # Pollers with kernel-side registrations must hear of descriptors
+        # whose channel object was replaced.
+        self.identity = method == "epoll"
+        self.fds: List[Any] = []
         self.objs: Optional[List[Any]] = None
-        self.masks: Optional[List[int]] = None
+        self.masks: List[int] = []
+        self.last: Any = None
         self.pos: Optional[Dict[Any, int]] = None
         self.dirty = True
         self.any_interest = False
+        self.step = self._step_select if method == "select" else self._step_poll
 
     def forget(self, fd: Any) -> None:
+        """A channel left or joined the map through the dispatcher API."""
         self.dirty = True
-        self.poller.forget(fd)
+        if fd is not None:
+            self.poller.forget(fd)
 
     def close(self) -> None:
         self.poller.close()
 
-    def step(self, timeout: Optional[float]) -> None:
+    def _snapshot_keys(self, map: Any, objs: List[Any]) -> Tuple[List[Any], bool]:
+        if (not self.dirty and objs == self.objs
+                and next(reversed(map)) == self.last):
+            return self.fds, True
+        return list(map), False
+
+    def _update(self, fds: List[Any], objs: List[Any],
+                masks: List[int], same_keys: bool) -> List[Any]:
+        reset: List[Any] = []
+        if self.identity and self.objs is not None and objs != self.objs:
+            old = dict(zip(self.fds, self.objs))
+            reset = [fd for fd, o in zip(fds, objs)
+                     if fd in old and old[fd] is not o]
+        if not same_keys:
+            self.pos = None
+            self.last = fds[-1]
+        self.fds, self.objs, self.masks = fds, objs, masks
+        self.dirty = False
+        self.any_interest = any(masks)
+        return reset
+
+    def _step_select(self, timeout: Optional[float]) -> None:
         map = self.map
         if not map:
-            # CPython's poll() and poll2() do nothing at all on an empty map.
+            # CPython's poll() does nothing at all on an empty map.
             return
-        fds = list(map)
         objs = list(map.values())
-        # readable() then writable() for each channel in map order; the
-        # accepting flag is read only when writable() is true, as in 3.11.
-        if self.select_style:
-            # select(): r if readable, w if writable and not accepting,
-            # e if readable or writable (CPython 3.11 asyncore.poll).
-            masks = [
-                (_IN_PRI if o.readable() else 0)
-                | ((_PRI if o.accepting else _OUT_PRI) if o.writable() else 0)
-                for o in objs
-            ]
-        else:
-            # poll(): IN|PRI if readable, OUT if writable and not accepting
-            # (CPython 3.11 asyncore.poll2).
-            masks = [
-                (_IN_PRI if o.readable() else 0)
-                | (_OUT if o.writable() and not o.accepting else 0)
-                for o in objs
-            ]
-        reset: List[Any] = []
-        if (self.dirty or masks != self.masks or fds != self.fds
-                or objs != self.objs):
-            changed = True
-            if self.fds is not None and objs != self.objs:
-                old = dict(zip(self.fds, self.objs))  # type: ignore[arg-type]
-                reset = [fd for fd, o in zip(fds, objs)
-                         if fd in old and old[fd] is not o]
-            if fds != self.fds:
-                self.pos = None
-            self.fds, self.objs, self.masks = fds, objs, masks
-            self.dirty = False
-            self.any_interest = any(masks)
-        else:
+        fds, same_keys = self._snapshot_keys(map, objs)
+        # CPython 3.11 asyncore.poll: r if readable(); w if writable() and
+        # not accepting (accepting read only when writable); e if readable()
+        # or writable().  Bits: IN=1, PRI=2, OUT=4, as literals for speed.
+        masks = [
+            (7 if o.writable() and not o.accepting else 3)
+            if o.readable()
+            else ((2 if o.accepting else 6) if o.writable() else 0)
+            for o in objs
+        ]
+        if same_keys and masks == self.masks:
             changed = False
-        if self.select_style:
-            self._select_step(fds, masks, changed, reset, timeout)
+            reset: List[Any] = []
         else:
-            self._poll_step(fds, masks, changed, reset, timeout)
-
-    def _select_step(self, fds: List[Any], masks: List[int], changed: bool,
-                     reset: List[Any], timeout: Optional[float]) -> None:
+            changed = True
+            reset = self._update(fds, objs, masks, same_keys)
         if not self.any_interest:
             # CPython 3.11: nothing to wait for, so sleep the timeout.
             self.net.sleep(timeout)
             return
         r, w, e = self.poller.wait(fds, masks, changed, reset, timeout)
-        map = self.map
         for fd in r:
             obj = map.get(fd)
             if obj is not None:
@@ -264,8 +333,27 @@ class _Waiter:
             if obj is not None:
                 _exception(obj)
 
-    def _poll_step(self, fds: List[Any], masks: List[int], changed: bool,
-                   reset: List[Any], timeout: Optional[float]) -> None:
+    def _step_poll(self, timeout: Optional[float]) -> None:
+        map = self.map
+        if not map:
+            # CPython's poll2() does nothing at all on an empty map.
+            return
+        objs = list(map.values())
+        fds, same_keys = self._snapshot_keys(map, objs)
+        # CPython 3.11 asyncore.poll2: IN|PRI if readable(); OUT if
+        # writable() and not accepting.  Bits as literals: IN=1, PRI=2, OUT=4.
+        masks = [
+            (7 if o.writable() and not o.accepting else 3)
+            if o.readable()
+            else (4 if o.writable() and not o.accepting else 0)
+            for o in objs
+        ]
+        if same_keys and masks == self.masks:
+            changed = False
+            reset: List[Any] = []
+        else:
+            changed = True
+            reset = self._update(fds, objs, masks, same_keys)
         if timeout is not None:
             # CPython 3.11 poll2 truncates to whole milliseconds.
             timeout = int(timeout * 1000) / 1000.0
@@ -277,7 +365,6 @@ class _Waiter:
             # poll2 registers afresh in map order each call, so the kernel
             # answers in map order; keep that order whatever the backend.
             events = sorted(events, key=lambda ev: pos.get(ev[0], -1))
-        map = self.map
         for fd, flags in events:
             obj = map.get(fd)
             if obj is not None:
@@ -285,13 +372,11 @@ class _Waiter:
 
 
 def _one_shot(method: str, timeout: Optional[float], map: Any) -> None:
-    waiter = _Waiter(map, method)
-    _ACTIVE_WAITERS.append(waiter)
+    waiter = _acquire(map, method)
     try:
         waiter.step(timeout)
     finally:
-        _ACTIVE_WAITERS.remove(waiter)
-        waiter.close()
+        _release(waiter)
 
 
 def poll(timeout: Optional[float] = 0.0, map: Any = None) -> None:
@@ -368,8 +453,7 @@ def loop(timeout: Optional[float] = 30.0, use_poll: Any = False,
         return
     if not map or (count is not None and count <= 0):
         return
-    waiter = _Waiter(map, method)
-    _ACTIVE_WAITERS.append(waiter)
+    waiter = _acquire(map, method)
     try:
         step = waiter.step
         if count is None:
@@ -380,8 +464,7 @@ def loop(timeout: Optional[float] = 30.0, use_poll: Any = False,
                 step(timeout)
                 count = count - 1
     finally:
-        _ACTIVE_WAITERS.remove(waiter)
-        waiter.close()
+        _release(waiter)
 
 
 # ---------------------------------------------------------------------------
@@ -443,43 +526,26 @@ class dispatcher:
                 status.append(repr(self.addr))
         return "<%s at %#x>" % (" ".join(status), id(self))
 
-    def __getattr__(self, attr: str) -> Any:
-        # Delegation of unknown attributes to the socket, as asyncore did up
-        # to Python 3.5 (with a DeprecationWarning since 3.4).  CPython 3.11
-        # no longer delegates; private names are never delegated, so probes
-        # such as copy/pickle hooks behave as on 3.11.
-        if attr.startswith("_"):
-            raise AttributeError(
-                "%r object has no attribute %r" % (type(self).__name__, attr)
-            )
-        sock = self.__dict__.get("socket")
-        try:
-            value = getattr(sock, attr)
-        except AttributeError:
-            raise AttributeError(
-                "%r object has no attribute %r" % (type(self).__name__, attr)
-            ) from None
-        warnings.warn(
-            "%(cls)s.%(attr)s is deprecated: use %(cls)s.socket.%(attr)s"
-            % {"cls": type(self).__name__, "attr": attr},
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return value
-
     def add_channel(self, map: Any = None) -> None:
         if map is None:
             map = self._map
         map[self._fileno] = self
+        if _KEPT or _BORROWED:
+            _forget_fd(map, None)
 
     def del_channel(self, map: Any = None) -> None:
         fd = self._fileno
         if map is None:
             map = self._map
         if fd in map:
-            if _ACTIVE_WAITERS:
+            if _KEPT or _BORROWED:
+                # Tell the poller while the descriptor is still open.
                 _forget_fd(map, fd)
-            del map[fd]
+                del map[fd]
+                if not map:
+                    _drop_kept(map)
+            else:
+                del map[fd]
         self._fileno = None
 
     def _network(self) -> Any:
@@ -683,6 +749,28 @@ class dispatcher:
         self.close()
 
 
+def _delegate_to_socket(self: Any, attr: str) -> Any:
+    """Socket delegation, as asyncore did up to Python 3.5 (see compat)."""
+    if attr.startswith("_"):
+        raise AttributeError(
+            "%r object has no attribute %r" % (type(self).__name__, attr)
+        )
+    sock = self.__dict__.get("socket")
+    try:
+        value = getattr(sock, attr)
+    except AttributeError:
+        raise AttributeError(
+            "%r object has no attribute %r" % (type(self).__name__, attr)
+        ) from None
+    warnings.warn(
+        "%(cls)s.%(attr)s is deprecated: use %(cls)s.socket.%(attr)s"
+        % {"cls": type(self).__name__, "attr": attr},
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return value
+
+
 class dispatcher_with_send(dispatcher):
     """A dispatcher with a simple output buffer (CPython 3.11 semantics)."""
 
@@ -740,6 +828,7 @@ def close_all(map: Any = None, ignore_all: bool = False) -> None:
             if not ignore_all:
                 raise
     map.clear()
+    _drop_kept(map)
 
 
 # ---------------------------------------------------------------------------

@@ -25,7 +25,16 @@ from typing import Any, Dict, Iterator, List
 from asyncore_sim import asynchat as _asynchat
 from asyncore_sim import asyncore as _asyncore
 
-__all__ = ["install", "uninstall", "installed", "is_installed", "MODULES"]
+__all__ = [
+    "MODULES",
+    "disable_socket_delegation",
+    "enable_socket_delegation",
+    "install",
+    "installed",
+    "is_installed",
+    "socket_delegation_enabled",
+    "uninstall",
+]
 
 #: The stdlib names this package stands in for, and the modules that do.
 MODULES: Dict[str, Any] = {"asyncore": _asyncore, "asynchat": _asynchat}
@@ -68,3 +77,28 @@ def installed() -> Iterator[None]:
         yield
     finally:
         uninstall()
+
+
+def enable_socket_delegation() -> None:
+    """Let dispatchers delegate unknown public attributes to their socket.
+
+    asyncore did this up to Python 3.5 (``self.getpeername()`` meaning
+    ``self.socket.getpeername()``), with a DeprecationWarning since 3.4;
+    CPython 3.11 does not, and neither does this package by default.  Turn it
+    on for Python-2-era code.  Each delegated access warns, as 3.5 did.
+
+    Cost: a class-level ``__getattr__`` takes every attribute lookup on every
+    dispatcher off CPython 3.11's specialized fast path (about 2-3x slower
+    attribute access in ``readable()``/``writable()``-heavy loops).
+    """
+    _asyncore.dispatcher.__getattr__ = _asyncore._delegate_to_socket  # type: ignore[attr-defined]
+
+
+def disable_socket_delegation() -> None:
+    """Undo :func:`enable_socket_delegation` (the 3.11 behaviour)."""
+    if "__getattr__" in _asyncore.dispatcher.__dict__:
+        del _asyncore.dispatcher.__getattr__  # type: ignore[attr-defined]
+
+
+def socket_delegation_enabled() -> bool:
+    return "__getattr__" in _asyncore.dispatcher.__dict__

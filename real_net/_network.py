@@ -50,22 +50,19 @@ class RealNetwork:
 
     # -- readiness -----------------------------------------------------------
 
-    def _get_select(self) -> Any:
-        return self.ns.select
-
     def has_poller(self, method: str) -> bool:
         if method == "select":
             return True
         return hasattr(self.ns.select, method)
 
     def poller(self, method: str) -> Any:
-        get_select = self._get_select
+        ns = self.ns
         if method == "select":
-            return SelectPoller(get_select)
+            return SelectPoller(ns)
         if method == "poll":
-            return PollPoller(get_select)
+            return PollPoller(ns)
         if method == "epoll":
-            return EpollPoller(get_select)
+            return EpollPoller(ns)
         raise ValueError(
             "unknown readiness method %r (expected 'select', 'poll' or 'epoll')"
             % (method,)

@@ -10,11 +10,14 @@ poll2 never registers them.
 from __future__ import annotations
 
 import errno
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 __all__ = ["SelectPoller", "PollPoller", "EpollPoller"]
 
 _IN, _PRI, _OUT, _NVAL = 1, 2, 4, 32
+
+# Each poller takes ``ns``: an object whose ``select`` attribute is the
+# select module, looked up on every call so monkeypatches take effect.
 
 
 class SelectPoller:
@@ -22,8 +25,8 @@ class SelectPoller:
 
     method = "select"
 
-    def __init__(self, get_select: Callable[[], Any]) -> None:
-        self._get_select = get_select
+    def __init__(self, ns: Any) -> None:
+        self._ns = ns
         self._r: List[Any] = []
         self._w: List[Any] = []
         self._e: List[Any] = []
@@ -35,7 +38,7 @@ class SelectPoller:
             self._w = [fd for fd, m in zip(fds, masks) if m & _OUT]
             self._e = [fd for fd, m in zip(fds, masks) if m & _PRI]
         # select.select copies its arguments, so the lists can be reused.
-        return self._get_select().select(self._r, self._w, self._e, timeout)
+        return self._ns.select.select(self._r, self._w, self._e, timeout)
 
     def forget(self, fd: Any) -> None:
         pass
@@ -49,8 +52,8 @@ class PollPoller:
 
     method = "poll"
 
-    def __init__(self, get_select: Callable[[], Any]) -> None:
-        self._pollster = get_select().poll()
+    def __init__(self, ns: Any) -> None:
+        self._pollster = ns.select.poll()
         self._registered: Dict[Any, int] = {}
 
     def wait(self, fds: List[Any], masks: List[int], changed: bool,
@@ -95,8 +98,8 @@ class EpollPoller:
 
     method = "epoll"
 
-    def __init__(self, get_select: Callable[[], Any]) -> None:
-        self._epoll = get_select().epoll()
+    def __init__(self, ns: Any) -> None:
+        self._epoll = ns.select.epoll()
         self._registered: Dict[Any, int] = {}
         self._always: Dict[Any, int] = {}  # fds epoll refused (regular files)
         self._invalid: Dict[Any, int] = {}  # fds that were not open

@@ -1,0 +1,34 @@
+"""Command line: ``asyncore-sim`` / ``python -m asyncore_sim``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+__all__ = ["main"]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="asyncore-sim",
+        description="Drop-in asyncore/asynchat on a pluggable I/O layer.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser(
+        "demo",
+        help="run an echo exchange over loopback with select, poll and epoll",
+        description="Run classic asyncore echo handlers on the real network "
+        "(127.0.0.1) once per readiness method and report what was echoed.",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from asyncore_sim._demo import run_demo
+
+        return run_demo()
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,723 @@
+#!/usr/bin/env python3
+"""Core benchmarks: asyncore_sim (real network) against CPython 3.11's asyncore.
+
+Two measurements, both on loopback (127.0.0.1) in one process:
+
+echo  TCP ping-pong: a client dispatcher sends a 64-byte message, waits for
+      the echo server dispatcher to send it back, sends again, M times.
+      Round trips per second for the stdlib and asyncore_sim, for
+      use_poll=False (select) and use_poll=True (poll), plus asyncore_sim
+      with use_poll='epoll'.
+
+idle  One loop iteration over N idle channels (UDP sockets on which nothing
+      ever arrives; readable() True, writable() False) for
+      N = 10, 100, 1000, 10000, against the floor: a bare Python loop
+      calling readable() and writable() on the same N objects.  Reported
+      as total/K for loop(timeout=0, count=K) (K sized for ~0.2 s), plus the
+      cost of one loop(count=1) call (poller set-up) and the steady-state
+      per-iteration cost (T(K) - T(1)) / (K - 1).  select rows are skipped
+      when any fd is >= FD_SETSIZE (1024).
+
+Honesty rules: the handler classes for both implementations come from one
+factory (``make_classes``) that takes the module, so the same code runs on
+both; variants alternate inside each repeat (the order rotates from repeat to
+repeat); every variant is warmed up once before timing; gc is disabled while
+timing; results are medians over repeats and ratios are medians of per-repeat
+paired ratios (both sides of a pair measured in the same repeat).
+
+Targets are printed with PASS/FAIL; the script exits 0 regardless.
+
+Run: ``python benchmarks/bench_core.py [--quick] [--repeats N] [--only echo|idle]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import resource
+import signal
+import socket
+import statistics
+import sys
+import time
+import warnings
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+    # Measure the working tree's package, installed or not.
+    sys.path.insert(0, _ROOT)
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import asyncore as std_asyncore  # the stdlib module (deprecated in 3.11)
+
+import asyncore_sim  # noqa: E402
+
+HOST = "127.0.0.1"
+FD_SETSIZE = 1024
+perf_counter = time.perf_counter
+
+IMPLS = {"stdlib": std_asyncore, "asyncore_sim": asyncore_sim}
+
+
+# ---------------------------------------------------------------------------
+# Handler classes: one factory, so both implementations run the same code.
+# ---------------------------------------------------------------------------
+
+def make_classes(mod):
+    """Benchmark dispatcher classes subclassing ``mod.dispatcher``."""
+    base = mod.dispatcher
+
+    class EchoHandler(base):
+        """Server side of one connection: sends back whatever it reads."""
+
+        def __init__(self, sock, map):
+            base.__init__(self, sock, map)
+            self.pending = b""
+
+        def readable(self):
+            return True
+
+        def writable(self):
+            return bool(self.pending)
+
+        def handle_read(self):
+            data = self.recv(65536)
+            if not data:
+                return
+            if self.pending:
+                self.pending += data
+            else:
+                n = self.send(data)
+                if n < len(data):
+                    self.pending = data[n:]
+
+        def handle_write(self):
+            n = self.send(self.pending)
+            self.pending = self.pending[n:]
+
+        def handle_close(self):
+            self.close()
+
+    class EchoServer(base):
+        """Listening socket; accepts one connection at a time."""
+
+        def __init__(self, map):
+            base.__init__(self, map=map)
+            self.chan_map = map
+            self.handler = None
+            self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.set_reuse_addr()
+            self.bind((HOST, 0))
+            self.listen(5)
+            self.port = self.socket.getsockname()[1]
+
+        def readable(self):
+            return True
+
+        def writable(self):
+            return False
+
+        def handle_accepted(self, sock, addr):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.handler = EchoHandler(sock, self.chan_map)
+
+        def handle_close(self):
+            self.close()
+
+    class PingClient(base):
+        """Sends ``msg``, waits for all of it to come back, ``rounds`` times;
+        raises ``mod.ExitNow`` after the last echo."""
+
+        def __init__(self, map, port, msg, rounds):
+            base.__init__(self, map=map)
+            self.msg = msg
+            self.size = len(msg)
+            self.rounds = rounds
+            self.done = 0
+            self.got = 0
+            self.ready = False
+            self.short_send = False
+            self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connect((HOST, port))
+
+        def readable(self):
+            return True
+
+        def writable(self):
+            # Only while the connection is being set up (untimed).
+            return not self.connected
+
+        def handle_connect(self):
+            self.ready = True
+
+        def handle_write(self):
+            pass
+
+        def ping(self):
+            if self.send(self.msg) != self.size:
+                self.short_send = True  # never expected on loopback
+                raise mod.ExitNow("short send")
+
+        def handle_read(self):
+            data = self.recv(65536)
+            self.got += len(data)
+            if self.got < self.size:
+                return
+            self.got -= self.size
+            self.done += 1
+            if self.done >= self.rounds:
+                raise mod.ExitNow("done")
+            self.ping()
+
+        def handle_close(self):
+            self.close()
+
+    class IdleChannel(base):
+        """A channel that waits to read and never gets anything."""
+
+        def readable(self):
+            return True
+
+        def writable(self):
+            return False
+
+        def handle_read(self):
+            pass
+
+        def handle_close(self):
+            self.close()
+
+    return {
+        "EchoServer": EchoServer,
+        "PingClient": PingClient,
+        "IdleChannel": IdleChannel,
+    }
+
+
+CLASSES = {name: make_classes(mod) for name, mod in IMPLS.items()}
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+def raise_fd_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def rotated(seq, r):
+    """``seq`` rotated by ``r`` places (so no variant always runs first)."""
+    r %= len(seq)
+    return list(seq[r:]) + list(seq[:r])
+
+
+def fmt_us(seconds):
+    us = seconds * 1e6
+    if us >= 1000:
+        return "%.0f" % us
+    if us >= 100:
+        return "%.1f" % us
+    return "%.2f" % us
+
+
+def fmt_ratio(x):
+    return "%.2fx" % x
+
+
+def print_table(headers, rows, align=None):
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    align = align or (["<"] + [">"] * (len(headers) - 1))
+
+    def line(cells):
+        return "  ".join(
+            ("%-*s" if a == "<" else "%*s") % (w, c)
+            for c, w, a in zip(cells, widths, align)
+        ).rstrip()
+
+    print(line(headers))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+
+
+class _Watchdog:
+    """Wall-clock bound for a loop() call: raises the module's ExitNow from a
+    SIGALRM handler (it interrupts select/poll/epoll and is re-raised by both
+    implementations' dispatch code)."""
+
+    def __init__(self, mod, seconds):
+        self.mod = mod
+        self.seconds = seconds
+        self.fired = False
+
+    def _handler(self, signum, frame):
+        self.fired = True
+        raise self.mod.ExitNow("watchdog")
+
+    def __enter__(self):
+        self._old = signal.signal(signal.SIGALRM, self._handler)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._old)
+        return False
+
+
+# ---------------------------------------------------------------------------
+# (a) Echo ping-pong
+# ---------------------------------------------------------------------------
+
+ECHO_VARIANTS = [
+    # (label, impl, use_poll)
+    ("select", "stdlib", False),
+    ("select", "asyncore_sim", False),
+    ("poll", "stdlib", True),
+    ("poll", "asyncore_sim", True),
+    ("epoll", "asyncore_sim", "epoll"),
+]
+
+
+def echo_once(impl, use_poll, rounds, msg):
+    """One timed ping-pong run on a fresh connection; returns seconds."""
+    mod = IMPLS[impl]
+    classes = CLASSES[impl]
+    m = {}
+    try:
+        server = classes["EchoServer"](m)
+        client = classes["PingClient"](m, server.port, msg, rounds)
+        # Untimed: connect and accept, bounded in iterations.
+        for _ in range(2000):
+            if client.ready and server.handler is not None:
+                break
+            mod.loop(timeout=0.01, use_poll=use_poll, map=m, count=1)
+        else:
+            raise RuntimeError("%s: echo connection was not set up" % impl)
+        # Timed: ``rounds`` round trips in one loop() call, bounded both in
+        # iterations and in wall-clock time.
+        bound = 4 * rounds + 1000
+        with _Watchdog(mod, 60.0 + rounds * 0.01) as dog:
+            gc.disable()
+            try:
+                t0 = perf_counter()
+                client.ping()
+                try:
+                    mod.loop(timeout=1.0, use_poll=use_poll, map=m, count=bound)
+                except mod.ExitNow:
+                    pass
+                t1 = perf_counter()
+            finally:
+                gc.enable()
+        if dog.fired or client.short_send or client.done != rounds:
+            raise RuntimeError(
+                "%s use_poll=%r: echo run incomplete (%d/%d round trips%s)"
+                % (impl, use_poll, client.done, rounds,
+                   ", watchdog fired" if dog.fired else "")
+            )
+        return t1 - t0
+    finally:
+        mod.close_all(map=m)
+
+
+def bench_echo(rounds, repeats, msg_size):
+    msg = b"x" * msg_size
+    print()
+    print("=" * 78)
+    print("(a) Echo ping-pong over loopback: %d round trips of %d bytes, "
+          "%d repeats" % (rounds, msg_size, repeats))
+    print("=" * 78)
+    # Warm-up: each variant once (shorter run), untimed.
+    for _, impl, use_poll in ECHO_VARIANTS:
+        echo_once(impl, use_poll, max(50, rounds // 5), msg)
+    times = {v: [] for v in ECHO_VARIANTS}
+    for r in range(repeats):
+        for v in rotated(ECHO_VARIANTS, r):
+            times[v].append(echo_once(v[1], v[2], rounds, msg))
+
+    def paired(a, b):
+        return median([x / y for x, y in zip(times[a], times[b])])
+
+    def of_medians(a, b):
+        return median(times[a]) / median(times[b])
+
+    std_sel, sim_sel, std_poll, sim_poll, sim_epoll = ECHO_VARIANTS
+    against = {sim_sel: (std_sel, "stdlib select"),
+               sim_poll: (std_poll, "stdlib poll"),
+               sim_epoll: (std_poll, "stdlib poll")}
+    rows = []
+    for v in ECHO_VARIANTS:
+        label, impl, use_poll = v
+        ts = times[v]
+        med = median(ts)
+        row = [
+            label,
+            repr(use_poll),
+            impl,
+            "%.0f" % (rounds / med),
+            "%.1f" % (med / rounds * 1e6),
+            "%.1f-%.1f" % (min(ts) / rounds * 1e6, max(ts) / rounds * 1e6),
+        ]
+        if v in against:
+            ref, name = against[v]
+            row += [fmt_ratio(paired(v, ref)), fmt_ratio(of_medians(v, ref)),
+                    name]
+        else:
+            row += ["", "", ""]
+        rows.append(row)
+    print_table(
+        ["mode", "use_poll", "impl", "round trips/s", "us/rt (median)",
+         "us/rt (min-max)", "time ratio (paired)", "(of medians)", "against"],
+        rows,
+        ["<", "<", "<", ">", ">", ">", ">", ">", "<"],
+    )
+    print()
+    print("Targets (asyncore_sim/stdlib time, median of per-repeat paired "
+          "ratios; both sides of a pair ran in the same repeat):")
+    for v, name in ((sim_sel, "select"), (sim_poll, "poll")):
+        x = paired(v, against[v][0])
+        print("  echo %-6s asyncore_sim/stdlib time <= 1.05: %.3f  %s"
+              % (name, x, "PASS" if x <= 1.05 else "FAIL"))
+    print("  (info) echo epoll asyncore_sim / stdlib poll time: %.3f"
+          % paired(sim_epoll, std_poll))
+
+
+# ---------------------------------------------------------------------------
+# (b) One loop iteration with N idle channels
+# ---------------------------------------------------------------------------
+
+IDLE_VARIANTS = [
+    # (key, impl or None for the floor, use_poll)
+    ("floor", "asyncore_sim", None),
+    ("floor_std", "stdlib", None),
+    ("std_select", "stdlib", False),
+    ("std_poll", "stdlib", True),
+    ("sim_select", "asyncore_sim", False),
+    ("sim_poll", "asyncore_sim", True),
+    ("sim_epoll", "asyncore_sim", "epoll"),
+]
+
+
+def floor_loop(objs, k):
+    """The floor: what computing the interest alone costs in Python."""
+    for _ in range(k):
+        for o in objs:
+            o.readable()
+            o.writable()
+
+
+def run_variant(variant, maps, objs, k):
+    """Run ``k`` iterations of one variant; returns total seconds."""
+    _key, impl, use_poll = variant
+    gc.disable()
+    try:
+        if use_poll is None:
+            lst = objs[impl]
+            t0 = perf_counter()
+            floor_loop(lst, k)
+            t1 = perf_counter()
+        else:
+            mod = IMPLS[impl]
+            m = maps[impl]
+            t0 = perf_counter()
+            mod.loop(timeout=0, use_poll=use_poll, map=m, count=k)
+            t1 = perf_counter()
+    finally:
+        gc.enable()
+    return t1 - t0
+
+
+def calibrate(variant, maps, objs, target):
+    """Warm-up, and pick K so that one measurement takes about ``target`` s.
+
+    K is at least 3 for loop() variants, so that the steady-state estimate
+    (T(K) - T(1)) / (K - 1) is defined.
+    """
+    kmin = 1 if variant[2] is None else 3
+    k = 1
+    while True:
+        t = run_variant(variant, maps, objs, k)
+        if t >= target / 4 or k >= 1 << 24:
+            break
+        k *= 4 if t < target / 64 else 2
+    # Refine with K itself (a loop() call has a start-up cost that a short
+    # run over-weights), at most three times.
+    for _ in range(3):
+        new_k = max(kmin, int(round(target * k / t))) if t > 0 else k
+        if new_k == k and k >= kmin:
+            break
+        k = new_k
+        t = run_variant(variant, maps, objs, k)
+        if abs(t - target) <= 0.25 * target:
+            break
+    return max(kmin, k)
+
+
+IMPL_COLS = [
+    ("std_select", "stdlib select"),
+    ("std_poll", "stdlib poll"),
+    ("sim_select", "sim select"),
+    ("sim_poll", "sim poll"),
+    ("sim_epoll", "sim epoll"),
+]
+FLOOR_OF = {"std_select": "floor_std", "std_poll": "floor_std",
+            "sim_select": "floor", "sim_poll": "floor", "sim_epoll": "floor"}
+NA = "n/a (FD_SETSIZE)"
+MIN_STEADY_K = 20
+
+
+def bench_idle(ns, repeats, target):
+    print()
+    print("=" * 78)
+    print("(b) One loop(timeout=0) iteration with N idle UDP channels; "
+          "%d repeats, ~%.2f s per measurement" % (repeats, target))
+    print("=" * 78)
+    # results[n][key] -> list over repeats of: total/K (per-iteration),
+    # results[n]["first"][key] -> loop(count=1) seconds,
+    # results[n]["steady"][key] -> (T(K) - T(1)) / (K - 1).
+    results = {}
+    for n in ns:
+        socks = []
+        maps = {"stdlib": {}, "asyncore_sim": {}}
+        try:
+            for _ in range(n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((HOST, 0))
+            # The same sockets (same fds) under each implementation's map,
+            # wrapped by each implementation's dispatcher subclass.
+            for impl in IMPLS:
+                cls = CLASSES[impl]["IdleChannel"]
+                for s in socks:
+                    cls(s, maps[impl])
+            objs = {impl: list(maps[impl].values()) for impl in IMPLS}
+            maxfd = max(maps["stdlib"])
+            select_ok = maxfd < FD_SETSIZE
+            variants = [v for v in IDLE_VARIANTS
+                        if select_ok or v[2] is not False]
+            ks = {v: calibrate(v, maps, objs, target) for v in variants}
+            res = {v[0]: [] for v in variants}
+            first = {v[0]: [] for v in variants if v[2] is not None}
+            steady = {v[0]: [] for v in variants}
+            for r in range(repeats):
+                for v in rotated(variants, r):
+                    k = ks[v]
+                    t1 = None
+                    if v[2] is not None:
+                        t1 = run_variant(v, maps, objs, 1)
+                        first[v[0]].append(t1)
+                    tk = run_variant(v, maps, objs, k)
+                    res[v[0]].append(tk / k)
+                    steady[v[0]].append(
+                        tk / k if t1 is None else (tk - t1) / (k - 1))
+            res["first"] = first
+            res["steady"] = steady
+            res["_k"] = {v[0]: ks[v] for v in variants}
+            res["_maxfd"] = maxfd
+            results[n] = res
+        finally:
+            for impl in IMPLS:
+                IMPLS[impl].close_all(map=maps[impl])
+            for s in socks:
+                s.close()
+        sys.stdout.write("  N=%d done (max fd %d)\n" % (n, results[n]["_maxfd"]))
+        sys.stdout.flush()
+
+    def pr(table, a, b):
+        """Median of per-repeat paired ratios a/b, or None."""
+        ra, rb = table.get(a), table.get(b)
+        if ra is None or rb is None:
+            return None
+        return median([x / y for x, y in zip(ra, rb)])
+
+    def cell_us(table, key):
+        return fmt_us(median(table[key])) if key in table else NA
+
+    def cell_ratio(x):
+        return fmt_ratio(x) if x is not None else NA
+
+    def steady_ok(n, key):
+        """A steady-state estimate needs a long run: K >= MIN_STEADY_K and
+        T(K) - T(1) > 0 in every repeat (otherwise it is noise)."""
+        res = results[n]
+        if key not in res["steady"]:
+            return False
+        if res["_k"][key] < MIN_STEADY_K:
+            return False
+        return all(x > 0 for x in res["steady"][key])
+
+    def steady_table(n):
+        """results[n]["steady"] restricted to the trustworthy estimates."""
+        return {key: v for key, v in results[n]["steady"].items()
+                if steady_ok(n, key)}
+
+    def steady_cell(n, key):
+        res = results[n]
+        if key not in res["steady"]:
+            return NA
+        if not steady_ok(n, key):
+            return "n/a (K=%d)" % res["_k"][key]
+        return fmt_us(median(res["steady"][key]))
+
+    def steady_ratio(n, a, b):
+        x = pr(steady_table(n), a, b)
+        if x is not None:
+            return fmt_ratio(x)
+        if a in results[n]["steady"] and b in results[n]["steady"]:
+            return "n/a (short K)"
+        return NA
+
+    print()
+    print("Microseconds per iteration = total/K (median over repeats); "
+          "'sim' = asyncore_sim,")
+    print("floor = bare readable()/writable() loop over the same objects "
+          "(one column per implementation's objects):")
+    rows = []
+    for n in ns:
+        res = results[n]
+        rows.append([str(n), cell_us(res, "floor_std"), cell_us(res, "floor")]
+                    + [cell_us(res, key) for key, _ in IMPL_COLS])
+    print_table(["N", "floor(std objs)", "floor(sim objs)"]
+                + [c for _, c in IMPL_COLS], rows)
+
+    print()
+    print("Ratios of total/K (median of per-repeat paired ratios); x/floor is "
+          "against the floor over the")
+    print("same implementation's objects; the last column is against the "
+          "stdlib objects' floor:")
+    rows = []
+    for n in ns:
+        res = results[n]
+        row = [str(n)]
+        for key, _ in IMPL_COLS:
+            row.append(cell_ratio(pr(res, key, FLOOR_OF[key])))
+        row.append(cell_ratio(pr(res, "sim_select", "std_select")))
+        row.append(cell_ratio(pr(res, "sim_poll", "std_poll")))
+        row.append(cell_ratio(pr(res, "sim_epoll", "floor_std")))
+        rows.append(row)
+    print_table(["N"] + [c + "/floor" for _, c in IMPL_COLS]
+                + ["sim/std select", "sim/std poll", "sim epoll/floor(std objs)"],
+                rows)
+
+    print()
+    short = ["std select", "std poll", "sim select", "sim poll", "sim epoll"]
+    print("Start-up: one loop(count=1) call, us (median); it includes "
+          "building the poller and registering")
+    print("every fd, which a long-running loop pays once:")
+    rows = []
+    for n in ns:
+        res = results[n]
+        rows.append([str(n)] + [cell_us(res["first"], key)
+                                for key, _ in IMPL_COLS])
+    print_table(["N"] + short, rows)
+
+    print()
+    print("Steady state: (T(K)-T(1))/(K-1), us per iteration (median), i.e. "
+          "total/K with loop()'s")
+    print("one-off start-up removed; ratios are medians of per-repeat paired "
+          "ratios:")
+    rows = []
+    for n in ns:
+        row = [str(n)] + [steady_cell(n, key) for key, _ in IMPL_COLS]
+        row.append(steady_ratio(n, "sim_epoll", "floor"))
+        row.append(steady_ratio(n, "sim_epoll", "floor_std"))
+        row.append(steady_ratio(n, "sim_select", "std_select"))
+        row.append(steady_ratio(n, "sim_poll", "std_poll"))
+        rows.append(row)
+    print_table(["N"] + short + ["epoll/floor", "epoll/floor(std objs)",
+                                 "sim/std select", "sim/std poll"], rows)
+
+    print()
+    print("K (iterations per measurement):")
+    rows = []
+    for n in ns:
+        ks = results[n]["_k"]
+        rows.append([str(n)] + [str(ks[k]) if k in ks else "-"
+                                for k in ["floor_std", "floor"]
+                                + [c for c, _ in IMPL_COLS]])
+    print_table(["N", "floor(std objs)", "floor(sim objs)"]
+                + [c for _, c in IMPL_COLS], rows)
+
+    print()
+    print("Targets (on total/K as specified; steady-state and stdlib-floor "
+          "figures are for information):")
+    big = max(ns)
+    res = results[big]
+    x = pr(res, "sim_epoll", "floor")
+    print("  idle epoll at N=%d within 1.3x of the floor: %.3f  %s"
+          % (big, x, "PASS" if x <= 1.3 else "FAIL"))
+    print("      (info: steady-state %s; against the stdlib objects' floor: "
+          "total/K %.3f, steady-state %s)"
+          % (steady_ratio(big, "sim_epoll", "floor"),
+             pr(res, "sim_epoll", "floor_std"),
+             steady_ratio(big, "sim_epoll", "floor_std")))
+    for a, b, name in (("sim_select", "std_select", "select"),
+                       ("sim_poll", "std_poll", "poll")):
+        ratios = [(n, pr(results[n], a, b)) for n in ns]
+        ratios = [(n, x) for n, x in ratios if x is not None]
+        worst_n, worst = max(ratios, key=lambda t: t[1])
+        print("  idle %-6s asyncore_sim no slower than stdlib at every N "
+              "(ratio <= 1.00): worst %.3f at N=%d  %s"
+              % (name, worst, worst_n, "PASS" if worst <= 1.0 else "FAIL"))
+        print("      (total/K: %s)" % ", ".join("N=%d %.3f" % t for t in ratios))
+        sr = [(n, pr(steady_table(n), a, b)) for n in ns]
+        sr = [(n, x) for n, x in sr if x is not None]
+        print("      (steady:  %s)" % ", ".join("N=%d %.3f" % t for t in sr))
+
+
+# ---------------------------------------------------------------------------
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="fast smoke run (well under 20 s)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed repeats per variant (default 7, 3 with --quick)")
+    p.add_argument("--only", choices=["echo", "idle"], default=None,
+                   help="run only one of the two benchmarks")
+    args = p.parse_args(argv)
+
+    repeats = args.repeats or (3 if args.quick else 7)
+    if repeats < 1:
+        p.error("--repeats must be at least 1")
+    rounds = 1000 if args.quick else 5000
+    target = 0.025 if args.quick else 0.2
+    ns = [10, 100, 1000, 10000]
+
+    soft, hard = raise_fd_limit()
+    print("bench_core: asyncore_sim (real_net) vs stdlib asyncore%s"
+          % (" [--quick]" if args.quick else ""))
+    print("python %s on %s, %s CPUs, loadavg %s, RLIMIT_NOFILE %s/%s"
+          % (platform.python_version(), platform.platform(), os.cpu_count(),
+             " ".join("%.2f" % x for x in os.getloadavg()), soft, hard))
+    print("stdlib asyncore: %s" % std_asyncore.__file__)
+    print("asyncore_sim:    %s" % asyncore_sim.__file__)
+    if max(ns) + 64 > soft:
+        print("warning: RLIMIT_NOFILE %d is too low for N=%d" % (soft, max(ns)))
+
+    t0 = perf_counter()
+    if args.only in (None, "echo"):
+        bench_echo(rounds, repeats, 64)
+    if args.only in (None, "idle"):
+        bench_idle(ns, repeats, target)
+    print()
+    print("total wall time %.1f s" % (perf_counter() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
