@@ -72,8 +72,13 @@ class Poller(Protocol):
     reuse what it built. ``reset`` lists descriptors whose channel object was
     replaced since the previous call (the kernel may have forgotten them).
 
+    ``timeout`` is in seconds as given to ``loop()`` (None: block); a
+    ``"poll"`` or ``"epoll"`` poller truncates it to whole milliseconds as
+    CPython 3.11's poll2 does.
+
     A ``"select"`` poller returns ``(r, w, e)`` lists, each in map order; a
-    ``"poll"`` or ``"epoll"`` poller returns ``[(fd, revents), ...]``.
+    ``"poll"`` or ``"epoll"`` poller returns ``[(fd, revents), ...]`` in any
+    order (the core sorts them into map order).
     """
 
     method: str

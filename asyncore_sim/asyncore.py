@@ -171,7 +171,7 @@ _MAX_KEPT = 32
 
 
 def _forget_fd(map: Any, fd: Any) -> None:
-    """A dispatcher added (fd None) or removed ``fd`` on ``map``."""
+    """A dispatcher added or removed ``fd`` on ``map``."""
     waiter = _KEPT.get(id(map))
     if waiter is not None and waiter.map is map:
         waiter.forget(fd)
@@ -273,9 +273,15 @@ class _Waiter:
         self.poller.close()
 
     def _snapshot_keys(self, map: Any, objs: List[Any]) -> Tuple[List[Any], bool]:
-        if (not self.dirty and objs == self.objs
-                and next(reversed(map)) == self.last):
-            return self.fds, True
+        if not self.dirty and objs == self.objs:
+            if isinstance(map, dict):
+                # O(1): dicts are reversible (3.8+) and ordered.
+                if next(reversed(map)) == self.last:
+                    return self.fds, True
+            else:
+                # Any other mapping, as the stdlib accepts: compare all keys.
+                fds = list(map)
+                return fds, fds == self.fds
         return list(map), False
 
     def _update(self, fds: List[Any], objs: List[Any],
@@ -354,9 +360,7 @@ class _Waiter:
         else:
             changed = True
             reset = self._update(fds, objs, masks, same_keys)
-        if timeout is not None:
-            # CPython 3.11 poll2 truncates to whole milliseconds.
-            timeout = int(timeout * 1000) / 1000.0
+        # The poller converts the timeout (poll2 truncates to whole ms).
         events = self.poller.wait(fds, masks, changed, reset, timeout)
         if len(events) > 1:
             pos = self.pos
@@ -531,7 +535,10 @@ class dispatcher:
             map = self._map
         map[self._fileno] = self
         if _KEPT or _BORROWED:
-            _forget_fd(map, None)
+            # The descriptor may be a reused number whose old registration
+            # the kernel dropped (a reconnect: close, create_socket): make
+            # the poller register it afresh.
+            _forget_fd(map, self._fileno)
 
     def del_channel(self, map: Any = None) -> None:
         fd = self._fileno

@@ -115,6 +115,9 @@ class EpollPoller:
             timeout = 0
         if timeout is None:
             timeout = -1
+        elif timeout > 0:
+            # As poll2: whole milliseconds, truncated (CPython 3.11).
+            timeout = int(timeout * 1000) / 1000.0
         events = self._epoll.poll(timeout)
         if extra:
             events = events + extra

@@ -1,4 +1,7 @@
-"""Run CPython's own test_asyncore/test_asynchat and print each test's outcome.
+"""Run CPython's own asyncore tests and print each test's outcome.
+
+The suites are test_asyncore and test_asynchat, plus the tests of the
+stdlib's own asyncore users (test_smtpd, test_ftplib, test_poplib).
 
     python tests/cpython_conformance.py sim      # asyncore/asynchat -> asyncore_sim
     python tests/cpython_conformance.py stdlib   # the interpreter's own modules
@@ -18,6 +21,10 @@ import unittest
 import warnings
 
 MODULES = ("test.test_asyncore", "test.test_asynchat")
+# Stdlib users of asyncore/asynchat in 3.11, whose tests monkeypatch
+# asyncore.socket (test_smtpd) or run asyncore servers in threads (ftplib,
+# poplib): legacy code running unchanged on the package.
+LEGACY_MODULES = ("test.test_smtpd", "test.test_ftplib", "test.test_poplib")
 
 
 class _Recorder(unittest.TextTestResult):
@@ -61,7 +68,7 @@ def main(argv: list) -> int:
     import importlib
 
     modules = []
-    for name in MODULES:
+    for name in MODULES + LEGACY_MODULES:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
@@ -72,7 +79,8 @@ def main(argv: list) -> int:
     if argv[1] == "sim":
         import asyncore_sim
 
-        for mod in modules:
+        users = [sys.modules[name] for name in ("smtpd",) if name in sys.modules]
+        for mod in modules + users:
             for attr in ("asyncore", "asynchat"):
                 got = getattr(mod, attr, None)
                 want = getattr(asyncore_sim, attr)
