@@ -31,8 +31,8 @@ from asyncore_sim._netctx import (
 from asyncore_sim.asynchat import async_chat, find_prefix_at_end, simple_producer
 from asyncore_sim.asyncore import (
     ExitNow,
-    _exception,
-    _strerror,
+    _exception as _exception,
+    _strerror as _strerror,
     close_all,
     compact_traceback,
     dispatcher,

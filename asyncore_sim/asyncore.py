@@ -79,7 +79,7 @@ _NVAL = getattr(select, "POLLNVAL", 32)
 _CLOSE_BITS = _HUP | _ERR | _NVAL
 
 try:
-    socket_map  # type: ignore[has-type,used-before-def]
+    socket_map  # type: ignore[has-type,used-before-def]  # noqa: B018
 except NameError:
     # Kept across reloads, as the stdlib does.
     socket_map: Dict[int, Any] = {}
@@ -491,6 +491,9 @@ class dispatcher:
     closing = False
     addr: Any = None
     ignore_log_types = frozenset({"warning"})
+    # Set by __init__/set_socket; annotated only, so that (as in the stdlib)
+    # the class itself has no ``socket`` attribute.
+    socket: Any
 
     def __init__(self, sock: Any = None, map: Any = None) -> None:
         self._map = socket_map if map is None else map
@@ -852,7 +855,7 @@ if os.name == "posix":
 
         def __del__(self) -> None:
             if self.fd >= 0:
-                warnings.warn(
+                warnings.warn(  # noqa: B028 - as the stdlib: source= names the object
                     "unclosed file %r" % self, ResourceWarning, source=self
                 )
             self.close()
