@@ -272,18 +272,6 @@ class _Waiter:
     def close(self) -> None:
         self.poller.close()
 
-    def _snapshot_keys(self, map: Any, objs: List[Any]) -> Tuple[List[Any], bool]:
-        if not self.dirty and objs == self.objs:
-            if isinstance(map, dict):
-                # O(1): dicts are reversible (3.8+) and ordered.
-                if next(reversed(map)) == self.last:
-                    return self.fds, True
-            else:
-                # Any other mapping, as the stdlib accepts: compare all keys.
-                fds = list(map)
-                return fds, fds == self.fds
-        return list(map), False
-
     def _update(self, fds: List[Any], objs: List[Any],
                 masks: List[int], same_keys: bool) -> List[Any]:
         reset: List[Any] = []
@@ -305,7 +293,17 @@ class _Waiter:
             # CPython's poll() does nothing at all on an empty map.
             return
         objs = list(map.values())
-        fds, same_keys = self._snapshot_keys(map, objs)
+        if self.dirty or objs != self.objs:
+            fds = list(map)
+            same_keys = False
+        elif isinstance(map, dict):
+            # O(1): dicts are ordered and reversible (3.8+).
+            same_keys = next(reversed(map)) == self.last
+            fds = self.fds if same_keys else list(map)
+        else:
+            # Any other mapping, as the stdlib accepts: compare all keys.
+            fds = list(map)
+            same_keys = fds == self.fds
         # CPython 3.11 asyncore.poll: r if readable(); w if writable() and
         # not accepting (accepting read only when writable); e if readable()
         # or writable().  Bits: IN=1, PRI=2, OUT=4, as literals for speed.
@@ -345,7 +343,17 @@ class _Waiter:
             # CPython's poll2() does nothing at all on an empty map.
             return
         objs = list(map.values())
-        fds, same_keys = self._snapshot_keys(map, objs)
+        if self.dirty or objs != self.objs:
+            fds = list(map)
+            same_keys = False
+        elif isinstance(map, dict):
+            # O(1): dicts are ordered and reversible (3.8+).
+            same_keys = next(reversed(map)) == self.last
+            fds = self.fds if same_keys else list(map)
+        else:
+            # Any other mapping, as the stdlib accepts: compare all keys.
+            fds = list(map)
+            same_keys = fds == self.fds
         # CPython 3.11 asyncore.poll2: IN|PRI if readable(); OUT if
         # writable() and not accepting.  Bits as literals: IN=1, PRI=2, OUT=4.
         masks = [
