@@ -12,18 +12,17 @@ over real loopback sockets with select, poll and epoll.
 from __future__ import annotations
 
 import errno
-import importlib
 import itertools
 import os
 import sys
-import sysconfig
-import warnings
 from collections import deque
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+
+from stdlib_ref import SKIP_REASON, STD_ASYNCHAT, STD_ASYNCORE
 
 from asyncore_sim import asynchat as sim_asynchat
 from asyncore_sim import asyncore as sim_asyncore
@@ -32,32 +31,9 @@ from asyncore_sim import asyncore as sim_asyncore
 # The stdlib reference, imported without leaving it in sys.modules.
 # ---------------------------------------------------------------------------
 
-_MISSING = object()
-_NAMES = ("asyncore", "asynchat")
-
-
-def _load_stdlib() -> Tuple[Any, Any]:
-    """Import CPython's asyncore/asynchat and put sys.modules back as it was."""
-    saved = {name: sys.modules.pop(name, _MISSING) for name in _NAMES}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            std_chat = importlib.import_module("asynchat")
-            std_core = sys.modules["asyncore"]
-    finally:
-        for name in _NAMES:
-            sys.modules.pop(name, None)
-        for name, module in saved.items():
-            if module is not _MISSING:
-                sys.modules[name] = module
-    stdlib_dir = sysconfig.get_paths()["stdlib"]
-    assert os.path.dirname(std_core.__file__) == stdlib_dir, std_core.__file__
-    assert os.path.dirname(std_chat.__file__) == stdlib_dir, std_chat.__file__
-    assert std_chat.asyncore is std_core
-    return std_core, std_chat
-
-
-std_asyncore, std_asynchat = _load_stdlib()
+if STD_ASYNCORE is None:
+    pytest.skip(SKIP_REASON, allow_module_level=True)
+std_asyncore, std_asynchat = STD_ASYNCORE, STD_ASYNCHAT
 
 # ---------------------------------------------------------------------------
 # A scripted socket double.

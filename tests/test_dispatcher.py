@@ -7,7 +7,6 @@ the package; those comparisons are skipped on interpreters without it.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import gc
 import importlib.util
@@ -17,12 +16,12 @@ import select
 import socket
 import struct
 import sys
-import sysconfig
 import warnings
 
 import pytest
 
 import asyncore_sim
+from stdlib_ref import STD_ASYNCORE
 
 HAS_EPOLL = hasattr(select, "epoll")
 HAS_POLL = hasattr(select, "poll")
@@ -45,39 +44,9 @@ LOOP_METHODS = [
 # helpers
 # ---------------------------------------------------------------------------
 
-def _load_stdlib_asyncore():
-    """The interpreter's own asyncore, loaded privately (not in sys.modules).
-
-    Loading it from its file keeps the comparison honest even when another
-    test has made ``import asyncore`` resolve to asyncore_sim.
-    """
-    path = os.path.join(sysconfig.get_paths()["stdlib"], "asyncore.py")
-    if not os.path.exists(path):
-        return None
-    spec = importlib.util.spec_from_file_location("asyncore", path)
-    mod = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        spec.loader.exec_module(mod)
-    return mod
+_STD = STD_ASYNCORE
 
 
-_STD = _load_stdlib_asyncore()
-
-
-@pytest.fixture
-def std():
-    if _STD is None:
-        pytest.skip("the stdlib asyncore is not available on this interpreter")
-    return _STD
-
-
-@pytest.fixture
-def amap():
-    """A private socket map, emptied (every channel closed) afterwards."""
-    m = {}
-    yield m
-    asyncore_sim.close_all(m)
 
 
 @pytest.fixture
@@ -86,13 +55,6 @@ def stdmap():
     yield m
     if _STD is not None:
         _STD.close_all(m)
-
-
-@pytest.fixture
-def res():
-    """An ExitStack for raw sockets/fds the test makes itself."""
-    with contextlib.ExitStack() as stack:
-        yield stack
 
 
 def _strip_addr(text):

@@ -8,22 +8,19 @@ on identically built maps; those comparisons are skipped where it is missing.
 from __future__ import annotations
 
 import collections
-import contextlib
 import errno
-import importlib.util
 import os
 import select
 import socket
 import sys
-import sysconfig
 import time
 import types
-import warnings
 import weakref
 
 import pytest
 
 import asyncore_sim
+from stdlib_ref import STD_ASYNCORE
 from asyncore_sim import asyncore as sim
 
 HAS_POLL = hasattr(select, "poll")
@@ -50,39 +47,10 @@ LOOP_METHODS = [
 # helpers
 # ---------------------------------------------------------------------------
 
-def _load_stdlib_asyncore():
-    path = os.path.join(sysconfig.get_paths()["stdlib"], "asyncore.py")
-    if not os.path.exists(path):
-        return None
-    spec = importlib.util.spec_from_file_location("asyncore", path)
-    mod = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        spec.loader.exec_module(mod)
-    return mod
+_STD = STD_ASYNCORE
 
 
-_STD = _load_stdlib_asyncore()
 
-
-@pytest.fixture
-def std():
-    if _STD is None:
-        pytest.skip("the stdlib asyncore is not available on this interpreter")
-    return _STD
-
-
-@pytest.fixture
-def amap():
-    m = {}
-    yield m
-    asyncore_sim.close_all(m)
-
-
-@pytest.fixture
-def res():
-    with contextlib.ExitStack() as stack:
-        yield stack
 
 
 _MAPS = []

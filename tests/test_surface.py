@@ -8,48 +8,24 @@ here without leaving them in ``sys.modules``.
 from __future__ import annotations
 
 import errno
-import importlib
 import inspect
 import os
 import select
 import socket
 import sys
-import sysconfig
 import time
-import warnings
 from typing import Any, Dict, List, Tuple
 
 import pytest
 
 import asyncore_sim
+from stdlib_ref import SKIP_REASON, STD_ASYNCHAT, STD_ASYNCORE
 from asyncore_sim import asynchat as sim_asynchat
 from asyncore_sim import asyncore as sim_asyncore
 
-_MISSING = object()
-_NAMES = ("asyncore", "asynchat")
-
-
-def _load_stdlib() -> Tuple[Any, Any]:
-    """Import CPython's asyncore/asynchat and put sys.modules back as it was."""
-    saved = {name: sys.modules.pop(name, _MISSING) for name in _NAMES}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            std_chat = importlib.import_module("asynchat")
-            std_core = sys.modules["asyncore"]
-    finally:
-        for name in _NAMES:
-            sys.modules.pop(name, None)
-        for name, module in saved.items():
-            if module is not _MISSING:
-                sys.modules[name] = module
-    stdlib_dir = sysconfig.get_paths()["stdlib"]
-    assert os.path.dirname(std_core.__file__) == stdlib_dir, std_core.__file__
-    assert os.path.dirname(std_chat.__file__) == stdlib_dir, std_chat.__file__
-    return std_core, std_chat
-
-
-std_asyncore, std_asynchat = _load_stdlib()
+if STD_ASYNCORE is None:
+    pytest.skip(SKIP_REASON, allow_module_level=True)
+std_asyncore, std_asynchat = STD_ASYNCORE, STD_ASYNCHAT
 
 
 def _public_names(module: Any, extra: Tuple[str, ...] = ()) -> List[str]:
