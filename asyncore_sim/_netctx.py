@@ -37,6 +37,8 @@ __all__ = [
     "use_network",
     "network_for_map",
     "POLL_METHODS",
+    "RealSocketForbidden",
+    "check_real_sockets_allowed",
 ]
 
 #: The readiness methods a network may offer, in the order a user would
@@ -173,6 +175,24 @@ def network_for_map(map: Any) -> Network:
         if net is not None:
             return net  # type: ignore[no-any-return]
     return current_network()
+
+
+class RealSocketForbidden(RuntimeError):
+    """The core tried to open an OS socket while a fake network is active."""
+
+
+# Simulated networks now active (``with net:``); while any is, the real
+# network refuses to open sockets.
+_REAL_FORBIDDEN_BY: List[Any] = []
+
+
+def check_real_sockets_allowed() -> None:
+    if _REAL_FORBIDDEN_BY:
+        raise RealSocketForbidden(
+            "asyncore_sim was about to open an OS socket while %r is active; "
+            "give the dispatcher that network's map (map=net.map()) or create "
+            "it inside the 'with net:' block" % (_REAL_FORBIDDEN_BY[-1],)
+        )
 
 
 def _compat_module() -> Any:

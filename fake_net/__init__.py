@@ -1,8 +1,82 @@
-"""fake_net: the deterministic simulated network (work in progress).
+"""fake_net: a deterministic simulated network behind asyncore_sim's I/O seam.
 
-This package will implement asyncore_sim's I/O seam (``asyncore_sim._netctx``)
-with virtual hosts, scripted and seeded faults and a virtual clock.  Nothing
-is exported yet; see the project's open issue on fake_net.
+The same dispatcher code that runs on real sockets runs unchanged here, where
+every byte boundary, every readiness answer and every failure is under the
+test's control and reproducible from a seed or a script::
+
+    import asyncore_sim as asyncore
+    from fake_net import FakeNetwork, PartialSend
+
+    net = FakeNetwork(seed=7, faults=[PartialSend(max_bytes=3)])
+    map = net.map()
+    server = EchoServer(map=map)      # ordinary asyncore dispatchers
+    client = Client(map=map)
+    asyncore.loop(map=map, timeout=1.0)
+    print(net.netstat())              # every socket, like netstat
+    print(net.event_lines()[:5])      # what happened, in virtual time
+
+Sockets raise real ``OSError``s with Linux's errnos; time is virtual (a
+loop's timeout advances it, nothing sleeps); a run that can never make
+progress stops with :class:`SimulationStuck`.
 """
 
-__all__: list = []
+from fake_net._errors import (
+    RealSocketForbidden,
+    SimulationBudgetExceeded,
+    SimulationError,
+    SimulationStuck,
+    oserror,
+)
+from fake_net._events import Event
+from fake_net._faults import (
+    ANY,
+    LINUX_CONNECT_TIMEOUT,
+    ConnectLatency,
+    ConnectTimeout,
+    Delay,
+    Fault,
+    InjectOOB,
+    InterruptWait,
+    Match,
+    PartialSend,
+    PeerClose,
+    PeerReset,
+    PendingError,
+    RefuseConnect,
+    ShortRead,
+    SpuriousReady,
+)
+from fake_net._files import FakeFileWrapper
+from fake_net._network import DEFAULT_NAMES, FakeNetwork
+from fake_net._poller import FakePoller
+from fake_net._socket import FakeSocket
+
+__all__ = [
+    "ANY",
+    "ConnectLatency",
+    "ConnectTimeout",
+    "DEFAULT_NAMES",
+    "Delay",
+    "Event",
+    "FakeFileWrapper",
+    "FakeNetwork",
+    "FakePoller",
+    "FakeSocket",
+    "Fault",
+    "InjectOOB",
+    "InterruptWait",
+    "LINUX_CONNECT_TIMEOUT",
+    "Match",
+    "PartialSend",
+    "PeerClose",
+    "PeerReset",
+    "PendingError",
+    "RealSocketForbidden",
+    "RefuseConnect",
+    "ShortRead",
+    "SimulationBudgetExceeded",
+    "SimulationError",
+    "SimulationStuck",
+    "SpuriousReady",
+    "oserror",
+]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional
 
+from asyncore_sim import _netctx
 from real_net._pollers import EpollPoller, PollPoller, SelectPoller
 
 __all__ = ["RealNetwork"]
@@ -35,6 +36,8 @@ class RealNetwork:
     # -- sockets -------------------------------------------------------------
 
     def socket(self, family: int, type: int) -> Any:
+        if _netctx._REAL_FORBIDDEN_BY:
+            _netctx.check_real_sockets_allowed()
         return self.ns.socket.socket(family, type)
 
     def getaddrinfo(self, *args: Any, **kwargs: Any) -> Any:

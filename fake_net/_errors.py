@@ -1,0 +1,38 @@
+"""Errors of the simulated network.
+
+Socket errors are real ``OSError``s built as the kernel's would be:
+``OSError(code, os.strerror(code))``, which Python turns into the matching
+subclass (``BlockingIOError`` for EAGAIN, ``ConnectionResetError`` for
+ECONNRESET, ...), with Linux's errno and message.
+"""
+
+from __future__ import annotations
+
+import os
+
+from asyncore_sim._netctx import RealSocketForbidden
+
+__all__ = [
+    "oserror",
+    "SimulationError",
+    "SimulationStuck",
+    "SimulationBudgetExceeded",
+    "RealSocketForbidden",
+]
+
+
+def oserror(code: int) -> OSError:
+    """The ``OSError`` the kernel would raise for ``code``."""
+    return OSError(code, os.strerror(code))
+
+
+class SimulationError(RuntimeError):
+    """The simulation cannot go on; the message says why and shows the sockets."""
+
+
+class SimulationStuck(SimulationError):
+    """Nothing is ready and nothing ever can become ready."""
+
+
+class SimulationBudgetExceeded(SimulationError):
+    """The run used up its step or virtual-time budget."""

@@ -1,0 +1,253 @@
+"""Fault rules: attrs values that see an operation and return a verdict.
+
+Rules are installed on a network in order; at each decision point (a send,
+a recv, a segment's delivery, a connect, a readiness call) the rules for that
+point are asked in install order and the first verdict that is not "pass"
+(``None``) wins, as turmoil's fault rules do.
+
+A rule picks its victims with a :class:`Match`; ``times`` caps how often it
+fires; ``probability`` < 1 draws from the network's one seeded random source.
+Sizes left as ``None`` are drawn from that source too, so a rule can be fully
+scripted or seeded.
+
+Rules: never read the wall clock or the global random; never iterate a set.
+"""
+
+from __future__ import annotations
+
+import errno
+import select
+from typing import Any, ClassVar, Optional, Tuple
+
+import attrs
+
+__all__ = [
+    "Match",
+    "ANY",
+    "Fault",
+    "PartialSend",
+    "ShortRead",
+    "Delay",
+    "InjectOOB",
+    "PeerClose",
+    "PeerReset",
+    "RefuseConnect",
+    "ConnectTimeout",
+    "ConnectLatency",
+    "SpuriousReady",
+    "InterruptWait",
+    "PendingError",
+    "LINUX_CONNECT_TIMEOUT",
+]
+
+#: Linux gives up a connect after tcp_syn_retries=6 SYN retransmissions,
+#: 1+2+4+8+16+32+64 = 127 seconds.
+LINUX_CONNECT_TIMEOUT = 127.0
+
+
+@attrs.frozen
+class Match:
+    """Which sockets a rule applies to; every field left None matches all.
+
+    ``port`` matches the socket's local or remote port; ``fd`` its
+    descriptor; ``conn`` the connection's number (0 for the first connection
+    established on the network, 1 for the next, ...); ``side`` is "client"
+    (the connecting end) or "server" (the accepted end).
+    """
+
+    port: Optional[int] = None
+    fd: Optional[int] = None
+    conn: Optional[int] = None
+    side: Optional[str] = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(attrs.validators.in_(("client", "server"))),
+    )
+
+    def matches(self, sock: Any) -> bool:
+        if self.fd is not None and sock.fd != self.fd:
+            return False
+        if self.port is not None and self.port not in sock.ports():
+            return False
+        if self.conn is not None and sock.conn != self.conn:
+            return False
+        if self.side is not None and sock.side != self.side:
+            return False
+        return True
+
+
+ANY = Match()
+
+
+def _positive(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None and value < 0:
+        raise ValueError("%s must be >= 0, got %r" % (attribute.name, value))
+
+
+def _probability(instance: Any, attribute: Any, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError("probability must be within [0, 1], got %r" % (value,))
+
+
+@attrs.frozen
+class Fault:
+    """Base of all rules (not instantiated itself)."""
+
+    site: ClassVar[str] = ""
+    match: Match = attrs.field(default=ANY, kw_only=True)
+    times: Optional[int] = attrs.field(default=None, kw_only=True, validator=_positive)
+    probability: float = attrs.field(default=1.0, kw_only=True, validator=_probability)
+
+
+@attrs.frozen
+class PartialSend(Fault):
+    """A send accepts at most ``max_bytes`` (drawn from 1..n when None).
+
+    ``max_bytes=0`` makes the send fail with EWOULDBLOCK.
+    """
+
+    site: ClassVar[str] = "send"
+    max_bytes: Optional[int] = attrs.field(default=None, validator=_positive)
+
+    def verdict(self, n: int, rng: Any) -> Optional[int]:
+        if n <= 1 and self.max_bytes is None:
+            return None
+        k = rng.randint(1, n) if self.max_bytes is None else self.max_bytes
+        return k if k < n else None
+
+
+@attrs.frozen
+class ShortRead(Fault):
+    """A recv returns at most ``max_bytes`` (drawn from 1..available when None)."""
+
+    site: ClassVar[str] = "recv"
+    max_bytes: Optional[int] = attrs.field(default=None, validator=_positive)
+
+    def verdict(self, n: int, rng: Any) -> Optional[int]:
+        if n <= 1 and self.max_bytes is None:
+            return None
+        k = rng.randint(1, n) if self.max_bytes is None else max(1, self.max_bytes)
+        return k if k < n else None
+
+
+@attrs.frozen
+class Delay(Fault):
+    """Each segment arrives ``seconds`` (plus up to ``jitter``) after it is sent.
+
+    Segments keep their order, as TCP's do: a later segment never overtakes.
+    """
+
+    site: ClassVar[str] = "deliver"
+    seconds: float = attrs.field(default=0.0, validator=_positive)
+    jitter: float = attrs.field(default=0.0, validator=_positive)
+
+    def verdict(self, rng: Any) -> Optional[float]:
+        extra = rng.uniform(0.0, self.jitter) if self.jitter else 0.0
+        return self.seconds + extra
+
+
+@attrs.frozen
+class _AtOffsetOrTime(Fault):
+    """A stream event after ``after_bytes`` reach the victim, or at ``at_time``."""
+
+    after_bytes: Optional[int] = attrs.field(default=None, validator=_positive)
+    at_time: Optional[float] = attrs.field(default=None, validator=_positive)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.after_bytes is None) == (self.at_time is None):
+            raise ValueError(
+                "%s needs exactly one of after_bytes= or at_time=" % type(self).__name__
+            )
+
+
+@attrs.frozen
+class InjectOOB(_AtOffsetOrTime):
+    """The victim receives an out-of-band byte at that point of its stream."""
+
+    site: ClassVar[str] = "stream"
+    byte: bytes = attrs.field(default=b"!")
+
+    @byte.validator
+    def _one_byte(self, attribute: Any, value: bytes) -> None:
+        if not isinstance(value, bytes) or len(value) != 1:
+            raise ValueError("byte must be a single bytes value, got %r" % (value,))
+
+
+@attrs.frozen
+class PeerClose(_AtOffsetOrTime):
+    """The victim's peer closes: EOF after the bytes delivered so far.
+
+    Whatever the peer sends afterwards is lost, and its next send fails as a
+    send to a closed connection does (EPIPE).
+    """
+
+    site: ClassVar[str] = "stream"
+
+
+@attrs.frozen
+class PeerReset(_AtOffsetOrTime):
+    """The connection is reset: the victim's next recv after the bytes already
+    delivered raises ECONNRESET and its sends EPIPE; the peer's too."""
+
+    site: ClassVar[str] = "stream"
+
+
+@attrs.frozen
+class PendingError(_AtOffsetOrTime):
+    """An error appears in the victim's SO_ERROR (reported once, then cleared)."""
+
+    site: ClassVar[str] = "stream"
+    errno: int = attrs.field(default=errno.ECONNRESET)
+
+
+@attrs.frozen
+class RefuseConnect(Fault):
+    """Connects to a matching destination fail with ECONNREFUSED.
+
+    ``match.port`` is compared with the destination port.
+    """
+
+    site: ClassVar[str] = "connect"
+
+    def verdict(self, rng: Any) -> Optional[Tuple[str, float]]:
+        return ("refuse", 0.0)
+
+
+@attrs.frozen
+class ConnectTimeout(Fault):
+    """Connects to a matching destination never complete; after ``after``
+    seconds SO_ERROR says ETIMEDOUT (Linux: 127 s)."""
+
+    site: ClassVar[str] = "connect"
+    after: float = attrs.field(default=LINUX_CONNECT_TIMEOUT, validator=_positive)
+
+    def verdict(self, rng: Any) -> Optional[Tuple[str, float]]:
+        return ("timeout", self.after)
+
+
+@attrs.frozen
+class ConnectLatency(Fault):
+    """Matching connects complete ``seconds`` after they start."""
+
+    site: ClassVar[str] = "connect"
+    seconds: float = attrs.field(default=0.0, validator=_positive)
+
+    def verdict(self, rng: Any) -> Optional[Tuple[str, float]]:
+        return ("latency", self.seconds)
+
+
+@attrs.frozen
+class SpuriousReady(Fault):
+    """The readiness call reports a matching socket ready (``events``, poll
+    bits) although it is not: the following recv/send raise EWOULDBLOCK."""
+
+    site: ClassVar[str] = "wait"
+    events: int = attrs.field(default=select.POLLIN)
+
+
+@attrs.frozen
+class InterruptWait(Fault):
+    """The readiness call fails with EINTR (as when a signal handler raises);
+    ``at_step`` picks the wait (0-based) it happens on, else the next ones."""
+
+    site: ClassVar[str] = "interrupt"
+    at_step: Optional[int] = attrs.field(default=None, validator=_positive)

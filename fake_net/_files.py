@@ -1,0 +1,204 @@
+"""Simulated regular files and pipes, for ``file_dispatcher``.
+
+A regular file always polls readable and writable (as on Linux); a pipe's
+read end is readable when it holds data or its writer is gone, its write end
+writable while it has room, and a write to a pipe nobody reads fails with
+EPIPE.  ``FakeFileWrapper`` is ``file_wrapper`` over these descriptors.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket as _socket
+import warnings
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+
+from fake_net._errors import oserror
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fake_net._network import FakeNetwork
+
+__all__ = ["VirtualFile", "VirtualPipeEnd", "make_pipe", "FakeFileWrapper"]
+
+IN, OUT, ERR, HUP = 1, 4, 8, 16
+
+#: Linux's default pipe capacity (16 pages).
+PIPE_CAPACITY = 65536
+
+
+class _Open:
+    """An open file description shared by the descriptors in ``fds``."""
+
+    kind = "file"
+
+    def __init__(self, net: "FakeNetwork") -> None:
+        self.net = net
+        self.fds: List[int] = []
+
+    def close_fd(self, fd: int) -> None:
+        if fd in self.fds:
+            self.fds.remove(fd)
+        self.net._release_fd(fd, self)
+        self.net._log_event("close", fd, ())
+        if not self.fds:
+            self.last_closed()
+
+    def last_closed(self) -> None:
+        pass
+
+    def set_ready(self, mask: int) -> None:
+        for fd in self.fds:
+            self.net._set_ready(fd, mask)
+
+
+class VirtualFile(_Open):
+    """A regular file: reads walk through ``content``, writes append."""
+
+    def __init__(self, net: "FakeNetwork", content: bytes) -> None:
+        super().__init__(net)
+        self.content = bytearray(content)
+        self.offset = 0
+
+    def describe(self) -> str:
+        return "FILE %d/%d bytes read" % (self.offset, len(self.content))
+
+    def read(self, fd: int, n: int) -> bytes:
+        data = bytes(self.content[self.offset : self.offset + n])
+        self.offset += len(data)
+        self.net._log_event("recv", fd, (n, data))
+        return data
+
+    def write(self, fd: int, data: Any) -> int:
+        data = bytes(data)
+        self.content += data
+        self.net._log_event("send", fd, (len(data), len(data), data))
+        return len(data)
+
+
+class _Pipe:
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.reader: Optional[VirtualPipeEnd] = None
+        self.writer: Optional[VirtualPipeEnd] = None
+        self.reader_open = True
+        self.writer_open = True
+
+
+class VirtualPipeEnd(_Open):
+    kind = "pipe"
+
+    def __init__(self, net: "FakeNetwork", pipe: _Pipe, end: str) -> None:
+        super().__init__(net)
+        self.pipe = pipe
+        self.end = end
+
+    def describe(self) -> str:
+        return "PIPE-%s %d bytes buffered" % (self.end.upper(), len(self.pipe.buf))
+
+    def revents(self) -> int:
+        p = self.pipe
+        if self.end == "r":
+            mask = IN if p.buf else 0
+            if not p.writer_open:
+                mask |= HUP
+            return mask
+        if not p.reader_open:
+            return OUT | ERR
+        return OUT if len(p.buf) < PIPE_CAPACITY else 0
+
+    def refresh(self) -> None:
+        self.set_ready(self.revents())
+
+    def _both(self) -> None:
+        for end in (self.pipe.reader, self.pipe.writer):
+            if end is not None:
+                end.refresh()
+
+    def read(self, fd: int, n: int) -> bytes:
+        if self.end != "r":
+            raise oserror(errno.EBADF)
+        p = self.pipe
+        if not p.buf:
+            if p.writer_open:
+                self.net._log_event("error", fd, ("recv", "EAGAIN"))
+                raise oserror(errno.EAGAIN)
+            self.net._log_event("recv", fd, (n, b""))
+            return b""
+        data = bytes(p.buf[:n])
+        del p.buf[:n]
+        self.net._log_event("recv", fd, (n, data))
+        self._both()
+        return data
+
+    def write(self, fd: int, data: Any) -> int:
+        if self.end != "w":
+            raise oserror(errno.EBADF)
+        p = self.pipe
+        data = bytes(data)
+        if not p.reader_open:
+            self.net._log_event("error", fd, ("send", "EPIPE"))
+            raise oserror(errno.EPIPE)
+        room = PIPE_CAPACITY - len(p.buf)
+        if room <= 0:
+            self.net._log_event("error", fd, ("send", "EAGAIN"))
+            raise oserror(errno.EAGAIN)
+        k = min(room, len(data))
+        p.buf += data[:k]
+        self.net._log_event("send", fd, (len(data), k, data[:k]))
+        self._both()
+        return k
+
+    def last_closed(self) -> None:
+        if self.end == "r":
+            self.pipe.reader_open = False
+        else:
+            self.pipe.writer_open = False
+        self._both()
+
+
+def make_pipe(net: "FakeNetwork") -> Tuple[VirtualPipeEnd, VirtualPipeEnd]:
+    pipe = _Pipe()
+    pipe.reader = VirtualPipeEnd(net, pipe, "r")
+    pipe.writer = VirtualPipeEnd(net, pipe, "w")
+    return pipe.reader, pipe.writer
+
+
+class FakeFileWrapper:
+    """``file_wrapper`` over a simulated descriptor (which it dups, as the
+    stdlib's does with ``os.dup``)."""
+
+    def __init__(self, net: "FakeNetwork", fd: int) -> None:
+        self.net = net
+        self.fd = net.dup(fd)
+
+    def __del__(self) -> None:
+        if self.fd >= 0:
+            warnings.warn("unclosed file %r" % self, ResourceWarning, source=self)  # noqa: B028
+        self.close()
+
+    def recv(self, n: int) -> bytes:
+        if self.fd < 0:
+            raise oserror(errno.EBADF)
+        return self.net.read(self.fd, n)
+
+    def send(self, data: Any) -> int:
+        if self.fd < 0:
+            raise oserror(errno.EBADF)
+        return self.net.write(self.fd, data)
+
+    read = recv
+    write = send
+
+    def getsockopt(self, level: int, optname: int, buflen: Optional[int] = None) -> int:
+        if level == _socket.SOL_SOCKET and optname == _socket.SO_ERROR and not buflen:
+            return 0
+        raise NotImplementedError("Only asyncore specific behaviour implemented.")
+
+    def close(self) -> None:
+        if self.fd < 0:
+            return
+        fd, self.fd = self.fd, -1
+        self.net.close_fd(fd)
+
+    def fileno(self) -> int:
+        return self.fd

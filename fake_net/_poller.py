@@ -1,0 +1,125 @@
+"""FakePoller: select, poll and epoll over the simulated network.
+
+The network keeps the readiness of every descriptor up to date as state
+changes (like the kernel's ready lists), so a wait looks only at descriptors
+that are ready for more than writing, plus those the core wants to write to:
+its cost follows what is ready, not how many channels there are.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+
+from fake_net._errors import oserror
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fake_net._network import FakeNetwork
+
+__all__ = ["FakePoller"]
+
+IN, PRI, OUT, ERR, HUP, NVAL = 1, 2, 4, 8, 16, 32
+# select(): readable on IN, HUP or ERR; writable on OUT or ERR (Linux).
+_READ_SET = IN | HUP | ERR
+
+
+class FakePoller:
+    """A readiness waiter of one method ("select", "poll" or "epoll")."""
+
+    def __init__(self, net: "FakeNetwork", method: str) -> None:
+        self.net = net
+        self.method = method
+        self._select = method == "select"
+        self._interest: Dict[int, int] = {}
+        self._want_out: List[int] = []
+        self._pos: Dict[int, int] = {}
+        self._generation = -1
+        self._invalid: List[int] = []
+
+    def forget(self, fd: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        self._interest = {}
+
+    def wait(
+        self,
+        fds: List[Any],
+        masks: List[int],
+        changed: bool,
+        reset: Sequence[Any],
+        timeout: Optional[float],
+    ) -> Any:
+        net = self.net
+        if changed:
+            self._interest = {fd: m for fd, m in zip(fds, masks) if m}
+            self._want_out = [fd for fd, m in self._interest.items() if m & OUT]
+            self._pos = {fd: i for i, fd in enumerate(fds)}
+            self._generation = -1
+        if self._generation != net._generation:
+            objects = net._objects
+            self._invalid = [fd for fd in self._interest if fd not in objects]
+            self._generation = net._generation
+        if self._invalid and self._select:
+            # select() refuses a descriptor that is not open.
+            raise oserror(errno.EBADF)
+        if self._select:
+            return net._wait_ready(timeout, self._collect_select)
+        return net._wait_ready(timeout, self._collect_poll)
+
+    def _collect_poll(self, spurious: List[Tuple[int, int]]) -> Tuple[Any, bool]:
+        interest = self._interest
+        events: Dict[int, int] = {}
+        for fd, rev in self.net._rready.items():
+            m = interest.get(fd)
+            if m:
+                r = rev & (m | ERR | HUP)
+                if r:
+                    events[fd] = r
+        if self._want_out:
+            ready = self.net._ready
+            for fd in self._want_out:
+                if ready.get(fd, 0) & OUT:
+                    events[fd] = events.get(fd, 0) | OUT
+        for fd in self._invalid:
+            events[fd] = NVAL
+        for fd, ev in spurious:
+            m = interest.get(fd)
+            if m and ev & m:
+                events[fd] = events.get(fd, 0) | (ev & m)
+        out = list(events.items())
+        return out, bool(out)
+
+    def _collect_select(self, spurious: List[Tuple[int, int]]) -> Tuple[Any, bool]:
+        interest = self._interest
+        r: List[int] = []
+        w: List[int] = []
+        e: List[int] = []
+        for fd, rev in self.net._rready.items():
+            m = interest.get(fd)
+            if not m:
+                continue
+            if m & IN and rev & _READ_SET:
+                r.append(fd)
+            if m & OUT and rev & ERR:
+                w.append(fd)
+            if m & PRI and rev & PRI:
+                e.append(fd)
+        if self._want_out:
+            ready = self.net._ready
+            for fd in self._want_out:
+                rev = ready.get(fd, 0)
+                if rev & OUT and not rev & ERR:
+                    w.append(fd)
+        for fd, ev in spurious:
+            m = interest.get(fd, 0)
+            for bit, lst in ((IN, r), (OUT, w), (PRI, e)):
+                if ev & bit and m & bit and fd not in lst:
+                    lst.append(fd)
+        if not (r or w or e):
+            return ([], [], []), False
+        pos = self._pos
+        for lst in (r, w, e):
+            if len(lst) > 1:
+                lst.sort(key=pos.__getitem__)
+        return (r, w, e), True

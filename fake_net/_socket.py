@@ -1,0 +1,526 @@
+"""FakeSocket: a TCP endpoint of the simulated network.
+
+It has the socket methods asyncore uses and behaves as a Linux TCP socket
+does for them: the same errnos (EAGAIN, EINPROGRESS, ENOTCONN, EPIPE,
+ECONNRESET, ECONNREFUSED, ETIMEDOUT, EINVAL, EBADF) at the same moments, and
+readiness computed as Linux's ``tcp_poll`` computes it.
+
+Rules: this module never reads the clock itself (the network's virtual clock
+only), never draws randomness but from the network, never iterates a set.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket as _socket
+from collections import deque
+from typing import TYPE_CHECKING, Any, Deque, Dict, NoReturn, Optional, Tuple
+
+from fake_net._errors import oserror
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fake_net._network import FakeNetwork
+
+__all__ = ["FakeSocket"]
+
+IN, PRI, OUT, ERR, HUP = 1, 2, 4, 8, 16
+
+_SOL_SOCKET = _socket.SOL_SOCKET
+_SO_ERROR = _socket.SO_ERROR
+_MSG_OOB = _socket.MSG_OOB
+
+
+class FakeSocket:
+    """A socket of a :class:`~fake_net.FakeNetwork` (made by ``net.socket()``)."""
+
+    __slots__ = (
+        "net",
+        "fd",
+        "family",
+        "type",
+        "proto",
+        "state",
+        "local",
+        "remote",
+        "timeout",
+        "opts",
+        "peer",
+        "rbuf",
+        "inflight",
+        "last_arrival",
+        "eof_in",
+        "shut_rd",
+        "shut_wr",
+        "err",
+        "oob",
+        "received",
+        "sent",
+        "conn",
+        "side",
+        "accept_q",
+        "pending_q",
+        "backlog",
+        "capacity",
+        "cut",
+        "dead_link",
+        "ever_connected",
+        "__weakref__",
+    )
+
+    def __init__(
+        self, net: "FakeNetwork", family: int, type: int, fd: Optional[int]
+    ) -> None:
+        self.net = net
+        self.fd = fd
+        self.family = family
+        self.type = type
+        self.proto = 0
+        self.state = "new"  # new, listening, connecting, connected, closed
+        self.local: Optional[Tuple[str, int]] = None
+        self.remote: Optional[Tuple[str, int]] = None
+        self.timeout: Optional[float] = None  # blocking, as a new real socket
+        self.opts: Dict[Tuple[int, int], Any] = {}
+        self.peer: Optional[FakeSocket] = None
+        self.rbuf = bytearray()
+        self.inflight = 0  # bytes sent to us, not yet delivered
+        self.last_arrival = 0.0  # when our last segment reaches the peer
+        self.eof_in = False  # the peer shut down its sending side (FIN seen)
+        self.shut_rd = False
+        self.shut_wr = False
+        self.err = 0  # pending SO_ERROR
+        self.oob: Optional[bytes] = None
+        self.received = 0  # bytes delivered to us so far
+        self.sent = 0
+        self.conn: Optional[int] = None
+        self.side: Optional[str] = None
+        self.accept_q: Deque[FakeSocket] = deque()
+        self.pending_q: Deque[FakeSocket] = deque()
+        self.backlog = 0
+        self.capacity = net.capacity
+        self.cut = False  # nothing more is delivered to us
+        self.dead_link = False  # our peer is gone: what we send draws an RST
+        self.ever_connected = False
+
+    # -- identity -------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return "<FakeSocket fd=%s %s local=%s remote=%s>" % (
+            self.fd,
+            self.state,
+            _fmt(self.local),
+            _fmt(self.remote),
+        )
+
+    def fileno(self) -> int:
+        return -1 if self.fd is None else self.fd
+
+    def ports(self) -> Tuple[int, ...]:
+        return tuple(a[1] for a in (self.local, self.remote) if a is not None)
+
+    def __enter__(self) -> "FakeSocket":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- blocking mode --------------------------------------------------------
+
+    def setblocking(self, flag: bool) -> None:
+        self.timeout = None if flag else 0.0
+
+    def settimeout(self, value: Optional[float]) -> None:
+        self.timeout = value
+
+    def gettimeout(self) -> Optional[float]:
+        return self.timeout
+
+    def getblocking(self) -> bool:
+        return self.timeout != 0.0
+
+    def get_inheritable(self) -> bool:
+        return False
+
+    # -- options and names ----------------------------------------------------
+
+    def setsockopt(self, level: int, optname: int, value: Any, *rest: Any) -> None:
+        self._check_open()
+        self.opts[(level, optname)] = value
+
+    def getsockopt(self, level: int, optname: int, buflen: int = 0) -> Any:
+        self._check_open()
+        if level == _SOL_SOCKET and optname == _SO_ERROR:
+            err, self.err = self.err, 0
+            if err:
+                self._refresh()
+            return err
+        if level == _SOL_SOCKET and optname == _socket.SO_TYPE:
+            return self.type
+        value = self.opts.get((level, optname), 0)
+        if isinstance(value, bool):
+            value = int(value)
+        return value
+
+    def getsockname(self) -> Tuple[str, int]:
+        self._check_open()
+        return self.local if self.local is not None else ("0.0.0.0", 0)
+
+    def getpeername(self) -> Tuple[str, int]:
+        self._check_open()
+        if self.state != "connected" or self.remote is None:
+            raise oserror(errno.ENOTCONN)
+        return self.remote
+
+    # -- bind, listen, accept -------------------------------------------------
+
+    def bind(self, address: Tuple[str, int]) -> None:
+        self._check_open()
+        if self.local is not None:
+            raise oserror(errno.EINVAL)
+        host, port = address
+        self.net._bind(self, self.net._resolve(host, bind=True), port)
+        self.net._log_event("bind", self.fd, (self.local,))
+
+    def listen(self, backlog: int = 128) -> None:
+        self._check_open()
+        if self.state not in ("new", "listening"):
+            raise oserror(errno.EINVAL)
+        if self.local is None:
+            self.net._bind(self, "0.0.0.0", 0)
+        # Linux clamps the backlog to [0, SOMAXCONN] and admits backlog+1.
+        self.backlog = max(0, min(int(backlog), _socket.SOMAXCONN)) + 1
+        self.state = "listening"
+        self.net._log_event("listen", self.fd, (backlog,))
+        self._refresh()
+
+    def accept(self) -> Tuple["FakeSocket", Tuple[str, int]]:
+        self._check_open()
+        if self.state != "listening":
+            raise oserror(errno.EINVAL)
+        if not self.accept_q:
+            self.net._would_block(self, "accept", lambda: bool(self.accept_q))
+        conn = self.accept_q.popleft()
+        if self.pending_q:
+            self.net._establish_server_side(self, self.pending_q.popleft())
+        conn.fd = self.net._alloc_fd(conn)
+        conn.timeout = None
+        self.net._log_event("accept", self.fd, (conn.fd, conn.remote))
+        self._refresh()
+        conn._refresh()
+        assert conn.remote is not None
+        return conn, conn.remote
+
+    # -- connect --------------------------------------------------------------
+
+    def connect_ex(self, address: Tuple[str, int]) -> int:
+        self._check_open()
+        if self.state == "connected":
+            return errno.EISCONN
+        if self.state == "connecting":
+            return errno.EALREADY
+        if self.state == "listening":
+            return errno.EISCONN
+        host, port = address
+        ip = self.net._resolve(host)
+        self.net._connect(self, ip, port)
+        if self.timeout != 0.0:
+            # A blocking connect waits (in virtual time) for the outcome.
+            self.net._would_block(
+                self, "connect", lambda: self.state != "connecting", raise_eagain=False
+            )
+            if self.err:
+                err, self.err = self.err, 0
+                self._refresh()
+                return err
+            return 0
+        return errno.EINPROGRESS
+
+    def connect(self, address: Tuple[str, int]) -> None:
+        err = self.connect_ex(address)
+        if err:
+            raise oserror(err)
+
+    # -- data -----------------------------------------------------------------
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        if isinstance(data, str):
+            raise TypeError("a bytes-like object is required, not 'str'")
+        view = memoryview(data)
+        self._check_open()
+        if self.err:
+            err, self.err = self.err, 0
+            self._refresh()
+            self.net._log_event("error", self.fd, ("send", errno.errorcode[err]))
+            raise oserror(err)
+        state = self.state
+        if state == "connecting":
+            return self._eagain("send")
+        if state != "connected" or self.shut_wr:
+            self.net._log_event("error", self.fd, ("send", "EPIPE"))
+            raise oserror(errno.EPIPE)
+        n = len(view)
+        if n == 0:
+            return 0
+        if self.dead_link:
+            # Our peer is gone: the data is lost and an RST comes back.
+            self.net._log_event("send", self.fd, (n, n, bytes(view)))
+            self.net._schedule(self.net.now, self._reset_by_peer)
+            return n
+        peer = self.peer
+        assert peer is not None
+        room = self.capacity - len(peer.rbuf) - peer.inflight
+        if room <= 0:
+            return self._eagain("send")
+        k = n if n <= room else room
+        net = self.net
+        if net._send_rules:
+            cap = net._fault_verdict("send", self, k)
+            if cap is not None:
+                k = cap
+                if k <= 0:
+                    return self._eagain("send")
+        if flags & _MSG_OOB:
+            chunk = bytes(view[:k])
+            self.sent += k
+            net._log_event("oob_send", self.fd, (n, k, chunk))
+            self._transmit(chunk[:-1], urgent=chunk[-1:])
+        else:
+            chunk = bytes(view[:k]) if k < n else bytes(view)
+            self.sent += k
+            if net.record:
+                net._log.append((net.now, "send", self.fd, (n, k, chunk)))  # type: ignore[arg-type]
+            self._transmit(chunk)
+        return k
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self.send(view, flags)
+            except BlockingIOError:
+                if self.timeout == 0.0:
+                    raise
+                self.net._would_block(
+                    self, "sendall", lambda: self._room() > 0, raise_eagain=False
+                )
+                continue
+            view = view[sent:]
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
+        self._check_open()
+        net = self.net
+        if flags & _MSG_OOB:
+            if self.oob is None:
+                net._log_event("error", self.fd, ("recv", "EINVAL"))
+                raise oserror(errno.EINVAL)
+            data, self.oob = self.oob, None
+            net._log_event("oob_recv", self.fd, (bufsize, data))
+            self._refresh()
+            return data
+        rbuf = self.rbuf
+        if rbuf:
+            k = len(rbuf)
+            if bufsize < k:
+                k = bufsize
+            if net._recv_rules and k > 1:
+                cap = net._fault_verdict("recv", self, k)
+                if cap is not None:
+                    k = cap
+            data = bytes(rbuf[:k])
+            del rbuf[:k]
+            if net.record:
+                net._log.append((net.now, "recv", self.fd, (bufsize, data)))  # type: ignore[arg-type]
+            self._refresh()
+            peer = self.peer
+            if peer is not None and peer.fd is not None:
+                peer._refresh()
+            return data
+        if self.state in ("new", "listening", "connecting"):
+            net._log_event("error", self.fd, ("recv", "ENOTCONN"))
+            raise oserror(errno.ENOTCONN)
+        if self.err:
+            err, self.err = self.err, 0
+            self._refresh()
+            net._log_event("error", self.fd, ("recv", errno.errorcode[err]))
+            raise oserror(err)
+        if self.eof_in or self.shut_rd or self.state == "closed" or bufsize == 0:
+            net._log_event("recv", self.fd, (bufsize, b""))
+            return b""
+        if self.timeout != 0.0:
+            net._would_block(
+                self, "recv", lambda: bool(self.rbuf) or self._readable_end()
+            )
+            return self.recv(bufsize, flags)
+        return self._eagain("recv")
+
+    def shutdown(self, how: int) -> None:
+        self._check_open()
+        if self.state != "connected":
+            raise oserror(errno.ENOTCONN)
+        self.net._log_event("shutdown", self.fd, (how,))
+        if how in (_socket.SHUT_RD, _socket.SHUT_RDWR):
+            self.shut_rd = True
+        if how in (_socket.SHUT_WR, _socket.SHUT_RDWR) and not self.shut_wr:
+            self.shut_wr = True
+            self._send_fin()
+        self._refresh()
+
+    def close(self) -> None:
+        if self.fd is None:
+            return
+        net = self.net
+        net._log_event("close", self.fd, ())
+        fd, self.fd = self.fd, None
+        net._release_fd(fd, self)
+        net._unbind(self)
+        if self.state == "listening":
+            # Connections nobody accepted are reset, as Linux does.
+            for q in (self.accept_q, self.pending_q):
+                while q:
+                    server_side = q.popleft()
+                    client = server_side.peer
+                    if client is not None:
+                        net._schedule(net.now, client._reset_by_peer)
+        elif self.state == "connected" and self.peer is not None:
+            peer = self.peer
+            if self.rbuf:
+                # Closing with unread data sends an RST, not a FIN (Linux).
+                net._schedule(net.now, peer._reset_by_peer)
+            elif not self.shut_wr:
+                self._send_fin()
+            peer.dead_link = True
+        self.state = "closed"
+        self.rbuf.clear()
+
+    def detach(self) -> int:
+        fd = self.fileno()
+        self.close()
+        return fd
+
+    # -- internals ------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self.fd is None:
+            raise oserror(errno.EBADF)
+
+    def _eagain(self, op: str) -> NoReturn:
+        if self.timeout != 0.0:
+            raise self.net._blocking_error(self, op)
+        self.net._log_event("error", self.fd, (op, "EAGAIN"))
+        raise oserror(errno.EAGAIN)
+
+    def _room(self) -> int:
+        peer = self.peer
+        if peer is None:
+            return 0
+        return self.capacity - len(peer.rbuf) - peer.inflight
+
+    def _readable_end(self) -> bool:
+        return self.eof_in or self.shut_rd or self.state == "closed" or bool(self.err)
+
+    def _revents(self) -> int:
+        """Readiness as Linux's tcp_poll computes it."""
+        state = self.state
+        if state == "listening":
+            return IN if self.accept_q else 0
+        if state == "connecting":
+            return 0
+        if state == "new":
+            # An unconnected TCP socket polls as POLLOUT|POLLHUP on Linux.
+            return OUT | HUP
+        mask = ERR if self.err else 0
+        rcv_shut = self.eof_in or self.shut_rd
+        snd_shut = self.shut_wr
+        if state == "closed" or (rcv_shut and snd_shut):
+            mask |= HUP
+        if rcv_shut or state == "closed":
+            mask |= IN
+        if self.rbuf:
+            mask |= IN
+        if self.oob is not None:
+            mask |= PRI
+        if snd_shut or state == "closed":
+            mask |= OUT  # a send will not block: it fails at once
+        elif self.dead_link or self._room() > 0:
+            mask |= OUT
+        return mask
+
+    def _refresh(self) -> None:
+        if self.fd is not None:
+            self.net._set_ready(self.fd, self._revents())
+
+    def _transmit(self, data: bytes, urgent: Optional[bytes] = None) -> None:
+        net = self.net
+        peer = self.peer
+        assert peer is not None
+        delay = net._deliver_delay(self) if net._deliver_rules else 0.0
+        arrival = net.now + delay
+        if arrival < self.last_arrival:
+            arrival = self.last_arrival  # TCP keeps segments in order
+        self.last_arrival = arrival
+        if arrival <= net.now and not peer.inflight:
+            peer._deliver(data, urgent)
+        else:
+            peer.inflight += len(data)
+            net._schedule(arrival, peer._deliver_later, data, urgent)
+
+    def _deliver_later(self, data: bytes, urgent: Optional[bytes]) -> None:
+        self.inflight -= len(data)
+        self._deliver(data, urgent)
+
+    def _deliver(self, data: bytes, urgent: Optional[bytes] = None) -> None:
+        if self.cut:
+            return
+        net = self.net
+        if net._stream_rules and data:
+            data = net._stream_faults(self, data)
+            if self.cut:
+                return
+        if data:
+            self.rbuf += data
+            self.received += len(data)
+        if urgent:
+            self.oob = urgent
+        self._refresh()
+        peer = self.peer
+        if peer is not None and peer.fd is not None:
+            peer._refresh()
+
+    def _send_fin(self) -> None:
+        peer = self.peer
+        if peer is None:
+            return
+        net = self.net
+        when = self.last_arrival if self.last_arrival > net.now else net.now
+        net._schedule(when, peer._receive_fin)
+
+    def _receive_fin(self) -> None:
+        if self.cut:
+            return
+        self.eof_in = True
+        self._refresh()
+
+    def _reset_by_peer(self, code: Optional[int] = None) -> None:
+        """An RST arrived: Linux reports EPIPE if we had seen the peer's FIN
+        (CLOSE_WAIT), else ECONNRESET, and shuts both directions."""
+        if self.state not in ("connected", "connecting"):
+            return
+        if code is None:
+            code = errno.EPIPE if self.eof_in else errno.ECONNRESET
+        self.err = code
+        self.state = "closed"
+        self.shut_wr = True
+        self.cut = True
+        self.net._log_event(
+            "error",
+            self.fd if self.fd is not None else -1,
+            ("reset", errno.errorcode[code]),
+        )
+        self._refresh()
+
+
+def _fmt(addr: Optional[Tuple[str, int]]) -> str:
+    if addr is None:
+        return "*:*"
+    return "%s:%s" % addr
