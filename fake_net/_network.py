@@ -651,7 +651,7 @@ class FakeNetwork:
     def _stream_effect(self, fault: _faults.Fault, victim: FakeSocket) -> None:
         peer = victim.peer
         if isinstance(fault, _faults.InjectOOB):
-            victim.oob = fault.byte
+            victim._urgent_arrives(fault.byte)
         elif isinstance(fault, _faults.PeerClose):
             victim.eof_in = True
             victim.cut = True

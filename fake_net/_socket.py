@@ -53,6 +53,8 @@ class FakeSocket:
         "shut_wr",
         "err",
         "oob",
+        "oob_mark",
+        "oob_byte",
         "received",
         "sent",
         "conn",
@@ -88,7 +90,12 @@ class FakeSocket:
         self.shut_rd = False
         self.shut_wr = False
         self.err = 0  # pending SO_ERROR
-        self.oob: Optional[bytes] = None
+        self.oob: Optional[bytes] = None  # the urgent byte, until read
+        # Where the urgent byte sits in the stream: how many bytes of rbuf
+        # come before it (None once a normal read has stepped over it), and
+        # its value (kept after a MSG_OOB read: see _urgent_arrives).
+        self.oob_mark: Optional[int] = None
+        self.oob_byte = b""
         self.received = 0  # bytes delivered to us so far
         self.sent = 0
         self.conn: Optional[int] = None
@@ -126,9 +133,12 @@ class FakeSocket:
     # -- blocking mode --------------------------------------------------------
 
     def setblocking(self, flag: bool) -> None:
+        # Linux: fcntl(O_NONBLOCK) on a closed descriptor fails with EBADF.
+        self._check_open()
         self.timeout = None if flag else 0.0
 
     def settimeout(self, value: Optional[float]) -> None:
+        self._check_open()  # as setblocking()
         self.timeout = value
 
     def gettimeout(self) -> Optional[float]:
@@ -166,7 +176,7 @@ class FakeSocket:
 
     def getpeername(self) -> Tuple[str, int]:
         self._check_open()
-        if self.state != "connected" or self.remote is None:
+        if self.state != "connected" or self.remote is None or self._finished():
             raise oserror(errno.ENOTCONN)
         return self.remote
 
@@ -212,7 +222,10 @@ class FakeSocket:
     # -- connect --------------------------------------------------------------
 
     def connect_ex(self, address: Tuple[str, int]) -> int:
-        self._check_open()
+        if self.fd is None:
+            # connect_ex() returns the errno of connect(2) on a closed
+            # descriptor (EBADF) instead of raising it, as CPython does.
+            return errno.EBADF
         if self.state == "connected":
             return errno.EISCONN
         if self.state == "connecting":
@@ -314,19 +327,36 @@ class FakeSocket:
             if self.oob is None:
                 net._log_event("error", self.fd, ("recv", "EINVAL"))
                 raise oserror(errno.EINVAL)
+            if self.state == "closed" and not self.eof_in:
+                # Linux (tcp_recv_urg): a reset socket that never saw a FIN.
+                net._log_event("error", self.fd, ("recv", "ENOTCONN"))
+                raise oserror(errno.ENOTCONN)
             data, self.oob = self.oob, None
             net._log_event("oob_recv", self.fd, (bufsize, data))
             self._refresh()
             return data
         rbuf = self.rbuf
+        mark = self.oob_mark
+        if mark == 0 and bufsize > 0:
+            # Linux (tcp_recvmsg): a normal read at the urgent mark steps
+            # over the urgent byte; if MSG_OOB has not read it, it is lost
+            # (POLLPRI goes, recv(MSG_OOB) then fails with EINVAL).
+            mark = self.oob_mark = None
+            if self.oob is not None:
+                self.oob = None
+                self._refresh()
         if rbuf:
             k = len(rbuf)
             if bufsize < k:
                 k = bufsize
+            if mark is not None and k > mark:
+                k = mark  # Linux: a normal read stops at the urgent mark
             if net._recv_rules and k > 1:
                 cap = net._fault_verdict("recv", self, k)
                 if cap is not None:
                     k = cap
+            if mark is not None:
+                self.oob_mark = mark - k
             data = bytes(rbuf[:k])
             del rbuf[:k]
             if net.record:
@@ -336,27 +366,39 @@ class FakeSocket:
             if peer is not None and peer.fd is not None:
                 peer._refresh()
             return data
-        if self.state in ("new", "listening", "connecting"):
+        state = self.state
+        if state in ("new", "listening"):
             net._log_event("error", self.fd, ("recv", "ENOTCONN"))
             raise oserror(errno.ENOTCONN)
+        # Linux (tcp_recvmsg) checks, in this order: a FIN received
+        # (SOCK_DONE: b'', even with an error pending, as after an RST in
+        # CLOSE_WAIT; the error stays for the next send or SO_ERROR), a
+        # pending error, a shut-down receive side (b''); then a socket still
+        # connecting (SYN_SENT) would block: EAGAIN, not ENOTCONN.
+        if self.eof_in:
+            net._log_event("recv", self.fd, (bufsize, b""))
+            return b""
         if self.err:
             err, self.err = self.err, 0
             self._refresh()
             net._log_event("error", self.fd, ("recv", errno.errorcode[err]))
             raise oserror(err)
-        if self.eof_in or self.shut_rd or self.state == "closed" or bufsize == 0:
+        if self.shut_rd or state == "closed" or bufsize == 0:
             net._log_event("recv", self.fd, (bufsize, b""))
             return b""
         if self.timeout != 0.0:
             net._would_block(
-                self, "recv", lambda: bool(self.rbuf) or self._readable_end()
+                self,
+                "recv",
+                lambda: self.state != "connecting"
+                and (bool(self.rbuf) or self._readable_end()),
             )
             return self.recv(bufsize, flags)
         return self._eagain("recv")
 
     def shutdown(self, how: int) -> None:
         self._check_open()
-        if self.state != "connected":
+        if self.state != "connected" or self._finished():
             raise oserror(errno.ENOTCONN)
         self.net._log_event("shutdown", self.fd, (how,))
         if how in (_socket.SHUT_RD, _socket.SHUT_RDWR):
@@ -384,8 +426,13 @@ class FakeSocket:
                         net._schedule(net.now, client._reset_by_peer)
         elif self.state == "connected" and self.peer is not None:
             peer = self.peer
-            if self.rbuf:
+            if self._finished():
+                pass  # Linux: already TCP_CLOSE, close() sends nothing
+            elif self.rbuf or self.oob_mark is not None:
                 # Closing with unread data sends an RST, not a FIN (Linux).
+                # The urgent byte counts until a normal read has stepped
+                # over it, even once MSG_OOB has read it (its segment stays
+                # in the receive queue).
                 net._schedule(net.now, peer._reset_by_peer)
             elif not self.shut_wr:
                 self._send_fin()
@@ -415,6 +462,19 @@ class FakeSocket:
         if peer is None:
             return 0
         return self.capacity - len(peer.rbuf) - peer.inflight
+
+    def _finished(self) -> bool:
+        """Both FINs went through: Linux has moved the socket to TCP_CLOSE
+        (TIME_WAIT lives on without it, LAST_ACK ended), so getpeername()
+        and shutdown() fail with ENOTCONN."""
+        peer = self.peer
+        return (
+            self.shut_wr
+            and self.eof_in
+            and peer is not None
+            and peer.eof_in
+            and not self.cut
+        )
 
     def _readable_end(self) -> bool:
         return self.eof_in or self.shut_rd or self.state == "closed" or bool(self.err)
@@ -477,15 +537,39 @@ class FakeSocket:
             data = net._stream_faults(self, data)
             if self.cut:
                 return
+        if (data or urgent) and self.shut_rd and self.shut_wr:
+            # Linux (tcp_rcv_state_process, RFC 1122): data reaching a
+            # socket in FIN_WAIT1/2 that shut down reading is answered with
+            # an RST: the data is dropped, this socket gets ECONNRESET and
+            # the sender the RST.  An urgent pointer was taken before
+            # (tcp_urg): POLLPRI shows, but with no segment in the stream.
+            if urgent:
+                self.oob = urgent
+            self._reset_by_peer(errno.ECONNRESET)
+            peer = self.peer
+            if peer is not None:
+                net._schedule(net.now, peer._reset_by_peer)
+            return
         if data:
             self.rbuf += data
             self.received += len(data)
         if urgent:
-            self.oob = urgent
+            self._urgent_arrives(urgent)
         self._refresh()
         peer = self.peer
         if peer is not None and peer.fd is not None:
             peer._refresh()
+
+    def _urgent_arrives(self, byte: bytes) -> None:
+        """A new urgent byte arrives after everything now in rbuf."""
+        mark = self.oob_mark
+        if mark:
+            # Linux (tcp_check_urg): the previous urgent byte, not at the
+            # read position, stays in the stream as normal data; at the
+            # read position it is dropped.
+            self.rbuf[mark:mark] = self.oob_byte
+        self.oob = self.oob_byte = byte
+        self.oob_mark = len(self.rbuf)
 
     def _send_fin(self) -> None:
         peer = self.peer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
 from asyncore_sim import _netctx
 from real_net._pollers import EpollPoller, PollPoller, SelectPoller
@@ -39,6 +39,39 @@ class RealNetwork:
         if _netctx._REAL_FORBIDDEN_BY:
             _netctx.check_real_sockets_allowed()
         return self.ns.socket.socket(family, type)
+
+    def socketpair(self) -> Tuple[Any, Any]:
+        """Two connected TCP sockets on 127.0.0.1, blocking, as
+        ``socket.socketpair()`` returns them.
+
+        They are made with listen/connect/accept (as CPython's fallback
+        ``socketpair`` does where ``AF_UNIX`` is missing) so that they behave
+        as the TCP connections fake_net's ``socketpair()`` simulates; Linux's
+        own ``socketpair()`` gives ``AF_UNIX`` sockets, which differ (no
+        urgent data, other errors on reset).
+        """
+        sockmod = self.ns.socket
+        listener = self.socket(sockmod.AF_INET, sockmod.SOCK_STREAM)
+        try:
+            listener.settimeout(10.0)
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            a = self.socket(sockmod.AF_INET, sockmod.SOCK_STREAM)
+            try:
+                a.settimeout(10.0)
+                a.connect(listener.getsockname())
+                b, addr = listener.accept()
+                if addr != a.getsockname():  # someone else got in first
+                    b.close()
+                    raise ConnectionError("socketpair: unexpected peer %r" % (addr,))
+                a.settimeout(None)
+                b.settimeout(None)
+            except BaseException:
+                a.close()
+                raise
+        finally:
+            listener.close()
+        return a, b
 
     def getaddrinfo(self, *args: Any, **kwargs: Any) -> Any:
         return self.ns.socket.getaddrinfo(*args, **kwargs)
