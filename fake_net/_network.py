@@ -55,6 +55,7 @@ EPHEMERAL_PORTS = (32768, 60999)
 DEFAULT_CAPACITY = 65536
 
 _FIRST_FD = 3  # 0, 1 and 2 are the standard streams
+_NO_SPURIOUS: List[Tuple[int, int]] = []  # shared, never mutated
 
 
 class FakeNetwork:
@@ -542,9 +543,12 @@ class FakeNetwork:
             s.ever_connected = True
             s.remote = other.local
             self._sockets.append(s)
+        a.connect_unreported = a.state == "connected" and a.side == "client"
         if self._stream_rules:
             for s in (a, b):
-                s._deliver(b"")  # rules at offset 0 fire now
+                # Rules at byte offset 0 fire as the connection is made.
+                self._stream_faults(s, b"")
+                s._refresh()
 
     # -- internals: faults ----------------------------------------------------
 
@@ -726,7 +730,8 @@ class FakeNetwork:
         return self._timers[0][0] if self._timers else None
 
     def _count_step(self) -> int:
-        self.steps += 1
+        if self.steps <= self.max_steps:
+            self.steps += 1
         if self.steps > self.max_steps:
             raise SimulationBudgetExceeded(
                 "step budget of %d readiness calls used up\n%s"
@@ -795,13 +800,22 @@ class FakeNetwork:
         zero-timeout wait that finds nothing jumps to the next event (a busy
         loop spins until it happens) and reports it on the next call.
         """
-        step = self._count_step()
-        spurious: List[Tuple[int, int]] = []
+        self.steps = step = self.steps + 1
+        if step > self.max_steps:
+            self._count_step()  # raises with the netstat
+        spurious: List[Tuple[int, int]] = _NO_SPURIOUS
         if self._wait_rules:
-            interrupted, spurious = self._wait_faults(step)
+            interrupted, spurious = self._wait_faults(step - 1)
             if interrupted:
                 raise oserror(errno.EINTR)
-        self._run_due()
+        timers = self._timers
+        if timers and timers[0][0] <= self.now:
+            self._run_due()
+        # The common case: something is ready now.
+        result, ready = collect(spurious)
+        if ready:
+            self._idle = 0
+            return result
         deadline = None if timeout is None else self.now + timeout
         while True:
             result, ready = collect(spurious)
@@ -835,9 +849,20 @@ class FakeNetwork:
 
 
 def _register_with_hypothesis(rng: random.Random) -> None:
+    """Let Hypothesis seed and restore ``rng`` around each example.
+
+    Only for networks made outside a running example (a fixture or module
+    level, reused by examples): one made inside an example is already fixed
+    by its explicit seed, and ``register_random`` runs a full gc.collect()
+    (10-25 ms), which would dominate property tests and fault sweeps.
+    """
     hypothesis = sys.modules.get("hypothesis")
-    if hypothesis is not None:
-        hypothesis.register_random(rng)
+    if hypothesis is None:
+        return
+    in_example = getattr(hypothesis, "currently_in_test_context", None)
+    if in_example is not None and in_example():
+        return
+    hypothesis.register_random(rng)
 
 
 def _fmt_addr(addr: Optional[Tuple[str, int]]) -> str:

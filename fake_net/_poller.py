@@ -21,6 +21,7 @@ __all__ = ["FakePoller"]
 IN, PRI, OUT, ERR, HUP, NVAL = 1, 2, 4, 8, 16, 32
 # select(): readable on IN, HUP or ERR; writable on OUT or ERR (Linux).
 _READ_SET = IN | HUP | ERR
+FD_SETSIZE = 1024
 
 
 class FakePoller:
@@ -35,6 +36,7 @@ class FakePoller:
         self._pos: Dict[int, int] = {}
         self._generation = -1
         self._invalid: List[int] = []
+        self._too_big = False
 
     def forget(self, fd: Any) -> None:
         pass
@@ -56,6 +58,13 @@ class FakePoller:
             self._want_out = [fd for fd, m in self._interest.items() if m & OUT]
             self._pos = {fd: i for i, fd in enumerate(fds)}
             self._generation = -1
+            # select() cannot take a descriptor >= FD_SETSIZE (1024 on
+            # Linux): CPython raises ValueError while building the fd_set.
+            self._too_big = self._select and any(
+                fd >= FD_SETSIZE for fd in self._interest
+            )
+        if self._too_big:
+            raise ValueError("filedescriptor out of range in select()")
         if self._generation != net._generation:
             objects = net._objects
             self._invalid = [fd for fd in self._interest if fd not in objects]

@@ -27,7 +27,8 @@ IN, PRI, OUT, ERR, HUP = 1, 2, 4, 8, 16
 
 _SOL_SOCKET = _socket.SOL_SOCKET
 _SO_ERROR = _socket.SO_ERROR
-_MSG_OOB = _socket.MSG_OOB
+# Plain ints: a flag test against socket.MSG_OOB (an IntFlag) costs 40x more.
+_MSG_OOB = int(_socket.MSG_OOB)
 
 
 class FakeSocket:
@@ -66,6 +67,7 @@ class FakeSocket:
         "cut",
         "dead_link",
         "ever_connected",
+        "connect_unreported",
         "__weakref__",
     )
 
@@ -107,6 +109,7 @@ class FakeSocket:
         self.cut = False  # nothing more is delivered to us
         self.dead_link = False  # our peer is gone: what we send draws an RST
         self.ever_connected = False
+        self.connect_unreported = False  # a non-blocking connect completed
 
     # -- identity -------------------------------------------------------------
 
@@ -227,6 +230,12 @@ class FakeSocket:
             # descriptor (EBADF) instead of raising it, as CPython does.
             return errno.EBADF
         if self.state == "connected":
+            if self.connect_unreported:
+                # Linux: the first connect() after a non-blocking connect
+                # completed returns 0 (SS_CONNECTING -> SS_CONNECTED), the
+                # next ones EISCONN.
+                self.connect_unreported = False
+                return 0
             return errno.EISCONN
         if self.state == "connecting":
             return errno.EALREADY
@@ -255,9 +264,15 @@ class FakeSocket:
     # -- data -----------------------------------------------------------------
 
     def send(self, data: Any, flags: int = 0) -> int:
-        if isinstance(data, str):
-            raise TypeError("a bytes-like object is required, not 'str'")
-        view = memoryview(data)
+        if type(data) is bytes:
+            view: Any = data  # sliced only if sent in part
+        else:
+            try:
+                view = memoryview(data)
+            except TypeError:
+                raise TypeError(
+                    "a bytes-like object is required, not %r" % type(data).__name__
+                ) from None
         self._check_open()
         if self.err:
             err, self.err = self.err, 0
@@ -297,7 +312,12 @@ class FakeSocket:
             net._log_event("oob_send", self.fd, (n, k, chunk))
             self._transmit(chunk[:-1], urgent=chunk[-1:])
         else:
-            chunk = bytes(view[:k]) if k < n else bytes(view)
+            if k < n:
+                chunk = bytes(view[:k])
+            elif type(view) is bytes:
+                chunk = view  # immutable: delivered and logged without a copy
+            else:
+                chunk = bytes(view)
             self.sent += k
             if net.record:
                 net._log.append((net.now, "send", self.fd, (n, k, chunk)))  # type: ignore[arg-type]
@@ -357,14 +377,21 @@ class FakeSocket:
                     k = cap
             if mark is not None:
                 self.oob_mark = mark - k
-            data = bytes(rbuf[:k])
-            del rbuf[:k]
+            if k == len(rbuf):
+                data = bytes(rbuf)
+                rbuf.clear()
+                self._refresh()  # IN may go
+            else:
+                data = bytes(memoryview(rbuf)[:k])
+                del rbuf[:k]
             if net.record:
                 net._log.append((net.now, "recv", self.fd, (bufsize, data)))  # type: ignore[arg-type]
-            self._refresh()
             peer = self.peer
             if peer is not None and peer.fd is not None:
-                peer._refresh()
+                # Room opened for the peer: only a peer that could not
+                # write needs its readiness computed again.
+                if not net._ready.get(peer.fd, 0) & OUT:
+                    peer._refresh()
             return data
         state = self.state
         if state in ("new", "listening"):
@@ -390,8 +417,10 @@ class FakeSocket:
             net._would_block(
                 self,
                 "recv",
-                lambda: self.state != "connecting"
-                and (bool(self.rbuf) or self._readable_end()),
+                lambda: (
+                    self.state != "connecting"
+                    and (bool(self.rbuf) or self._readable_end())
+                ),
             )
             return self.recv(bufsize, flags)
         return self._eagain("recv")
@@ -555,10 +584,15 @@ class FakeSocket:
             self.received += len(data)
         if urgent:
             self._urgent_arrives(urgent)
-        self._refresh()
+            self._refresh()
+        elif self.fd is not None and not net._ready.get(self.fd, 0) & IN:
+            # Arriving data only adds POLLIN: recompute when it was not set.
+            self._refresh()
         peer = self.peer
         if peer is not None and peer.fd is not None:
-            peer._refresh()
+            # Our buffer filling up can only take the sender's POLLOUT away.
+            if peer.capacity - len(self.rbuf) - self.inflight <= 0 or urgent:
+                peer._refresh()
 
     def _urgent_arrives(self, byte: bytes) -> None:
         """A new urgent byte arrives after everything now in rbuf."""

@@ -429,8 +429,8 @@ def check_listen_connect_accept(net: Any) -> None:
         socks.append(server)
         # CPython: the accepted socket takes the default timeout (None:
         # blocking), whatever the listener's.
-        assert server.gettimeout() is None, (
-            "the accepted socket has timeout %r" % (server.gettimeout(),)
+        assert server.gettimeout() is None, "the accepted socket has timeout %r" % (
+            server.gettimeout(),
         )
         server.setblocking(False)
         cname = client.getsockname()
@@ -877,9 +877,7 @@ def check_refused_connect(net: Any) -> None:
         )
         if rc == errno.EINPROGRESS:
             revents = wait_for(net, client, POLLOUT | POLLERR)
-            assert revents & POLLERR, "a refused connect polls %s" % poll_names(
-                revents
-            )
+            assert revents & POLLERR, "a refused connect polls %s" % poll_names(revents)
             _expect_poll(
                 net,
                 client,
@@ -1020,9 +1018,7 @@ def check_socketpair(net: Any) -> None:
         b.setblocking(False)
         assert a.getpeername() == b.getsockname(), "a's peer is not b"
         assert b.getpeername() == a.getsockname(), "b's peer is not a"
-        assert a.getsockname()[0] == LOOPBACK, "socketpair on %r" % (
-            a.getsockname(),
-        )
+        assert a.getsockname()[0] == LOOPBACK, "socketpair on %r" % (a.getsockname(),)
         assert a.send(b"to b") == 4
         assert _recv_exactly(net, b, 4) == b"to b"
         assert b.send(b"to a") == 4
@@ -1041,8 +1037,8 @@ def check_unconnected_socket_errors(net: Any) -> None:
     socks: List[Any] = []
     try:
         sock = _tcp(net, socks)
-        assert sock.getsockname() == ("0.0.0.0", 0), (
-            "an unbound socket is named %r" % (sock.getsockname(),)
+        assert sock.getsockname() == ("0.0.0.0", 0), "an unbound socket is named %r" % (
+            sock.getsockname(),
         )
         _expect_oserror(lambda: sock.recv(1), errno.ENOTCONN, "recv() unconnected")
         _expect_oserror(
@@ -1106,9 +1102,7 @@ def check_bind_in_use(net: Any) -> None:
             errno.EADDRINUSE,
             "bind() to a bound socket's port",
         )
-        _expect_oserror(
-            lambda: bound.bind((LOOPBACK, 0)), errno.EINVAL, "bind() twice"
-        )
+        _expect_oserror(lambda: bound.bind((LOOPBACK, 0)), errno.EINVAL, "bind() twice")
     finally:
         _close_all(socks)
 
@@ -1176,10 +1170,15 @@ def check_closed_socket(net: Any) -> None:
             assert sock.fileno() == -1, "fileno() of a closed socket"
             calls = _closed_socket_calls(sock)
             for op, call in calls:
-                _expect_oserror(call, errno.EBADF, "%s() on a closed %s socket" % (
-                    op,
-                    name,
-                ))
+                _expect_oserror(
+                    call,
+                    errno.EBADF,
+                    "%s() on a closed %s socket"
+                    % (
+                        op,
+                        name,
+                    ),
+                )
             rc = sock.connect_ex(laddr)
             assert rc == errno.EBADF, (
                 "connect_ex() on a closed %s socket returned %s, expected EBADF"

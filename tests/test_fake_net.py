@@ -535,14 +535,6 @@ def test_pending_error_at_time():
     assert wait(net, fds, [IN] * 4, 0) == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="fake_net bug: stream rules at after_bytes=0 do not fire when the "
-    "connection is established (FakeNetwork._join calls _deliver(b'') but "
-    "_deliver skips _stream_faults for empty data), only once a first byte "
-    "arrives",
-)
 def test_pending_error_at_offset_zero():
     net = FakeNetwork(faults=[PendingError(errno=errno.ECONNABORTED, after_bytes=0)])
     c, s, _ = connected(net)
@@ -854,13 +846,6 @@ def test_recv_while_connecting_would_block():
         c.recv(1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="fake_net bug: the first connect_ex() after a non-blocking connect "
-    "completed returns EISCONN; Linux returns 0 once (SS_CONNECTING -> "
-    "SS_CONNECTED), then EISCONN",
-)
 def test_connect_ex_after_completion_reports_success_once():
     net = FakeNetwork()
     lst = listener(net, 80)
@@ -1418,3 +1403,20 @@ def test_recording_off_records_nothing():
     a.close()
     assert net.events == []
     assert net.event_lines() == []
+
+
+def test_select_refuses_descriptors_at_or_above_fd_setsize():
+    # CPython's select() raises ValueError for fd >= FD_SETSIZE (1024); the
+    # fake's select poller does too, while poll and epoll take any number.
+    net = FakeNetwork()
+    socks = [net.socket() for _ in range(1030)]
+    big = socks[-1]
+    assert big.fileno() >= 1024
+    with pytest.raises(ValueError, match="filedescriptor out of range in select"):
+        net.poller("select").wait([big.fileno()], [1], True, [], 0)
+    # An unconnected TCP socket polls POLLOUT|POLLHUP on Linux; poll()
+    # reports POLLHUP whatever was asked.
+    hup = [(big.fileno(), select.POLLHUP)]
+    assert net.poller("poll").wait([big.fileno()], [1], True, [], 0) == hup
+    for s in socks:
+        s.close()
