@@ -322,6 +322,9 @@ class FakeSocket:
             if net.record:
                 net._log.append((net.now, "send", self.fd, (n, k, chunk)))  # type: ignore[arg-type]
             self._transmit(chunk)
+        if k >= room:
+            # The connection is full (in flight or buffered): POLLOUT goes.
+            self._refresh()
         return k
 
     def sendall(self, data: Any, flags: int = 0) -> None:
@@ -560,6 +563,10 @@ class FakeSocket:
 
     def _deliver(self, data: bytes, urgent: Optional[bytes] = None) -> None:
         if self.cut:
+            # Dropped: the room it took is the sender's again.
+            peer = self.peer
+            if peer is not None and peer.fd is not None:
+                peer._refresh()
             return
         net = self.net
         if net._stream_rules and data:

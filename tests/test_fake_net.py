@@ -1420,3 +1420,23 @@ def test_select_refuses_descriptors_at_or_above_fd_setsize():
     assert net.poller("poll").wait([big.fileno()], [1], True, [], 0) == hup
     for s in socks:
         s.close()
+
+
+def test_sender_stops_polling_writable_when_data_in_flight_fills_the_connection():
+    # Regression: with a Delay, bytes in flight count against the capacity;
+    # the sender's POLLOUT must go when a send fills it, or a loop spins on
+    # EWOULDBLOCK without virtual time ever moving.
+    net = FakeNetwork(capacity=100, faults=[Delay(seconds=0.5)])
+    a, b = net.socketpair()
+    a.setblocking(False)
+    assert a.send(b"x" * 150) == 100
+    assert net.poller("poll").wait([a.fileno()], [select.POLLOUT], True, [], 0) == []
+    # The data lands after 0.5 s; once b reads it, a may write again.
+    events = net.poller("poll").wait([b.fileno()], [select.POLLIN], True, [], 1.0)
+    assert events == [(b.fileno(), select.POLLIN)] and net.now == 0.5
+    assert b.recv(1000) == b"x" * 100
+    assert net.poller("poll").wait([a.fileno()], [select.POLLOUT], True, [], 0) == [
+        (a.fileno(), select.POLLOUT)
+    ]
+    a.close()
+    b.close()
