@@ -194,6 +194,33 @@ def test_echo_with_a_large_payload(use_poll):
     _check_echo_log(log, payload)
 
 
+@pytest.mark.parametrize("use_poll", METHODS)
+def test_echo_completes_under_seeded_faults_that_fill_the_connection(use_poll):
+    # A sweep over seeds with every data-path fault at once, a capacity far
+    # below the payload and delays that keep bytes in flight: each run must
+    # finish (no livelock, no stuck wait) and echo every byte.  This is the
+    # case that once spun on EWOULDBLOCK with virtual time standing still.
+    payload = bytes(range(256)) * 40  # 10 KiB through a 1000-byte pipe
+    for seed in range(25):
+        net = FakeNetwork(
+            seed=seed,
+            capacity=1000,
+            faults=[
+                PartialSend(probability=0.5),
+                ShortRead(probability=0.5),
+                Delay(seconds=0.001, jitter=0.01, probability=0.7),
+            ],
+        )
+        m = fresh_map(net)
+        log = []
+        server = EchoServer(m, log)
+        client = EchoClient(m, log, ("127.0.0.1", 8007), payload, server=server)
+        asyncore_sim.loop(timeout=1.0, use_poll=use_poll, map=m, count=MAX_ITERATIONS)
+        assert not m, "seed %d did not finish\n%s" % (seed, net.netstat())
+        assert client.received == payload, "seed %d" % seed
+        _check_echo_log(log, payload)
+
+
 # ---------------------------------------------------------------------------
 # an async_chat line protocol
 # ---------------------------------------------------------------------------
