@@ -36,10 +36,7 @@ import argparse
 import gc
 import os
 import platform
-import resource
-import signal
 import socket
-import statistics
 import sys
 import time
 import warnings
@@ -55,7 +52,19 @@ with warnings.catch_warnings():
 
 import asyncore_sim  # noqa: E402
 
-HOST = "127.0.0.1"
+from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
+    HOST,
+    _Watchdog,
+    fmt_ratio,
+    fmt_us,
+    make_classes,
+    measure_iterations,
+    median,
+    print_table,
+    raise_fd_limit,
+    rotated,
+)
+
 FD_SETSIZE = 1024
 perf_counter = time.perf_counter
 
@@ -66,217 +75,7 @@ IMPLS = {"stdlib": std_asyncore, "asyncore_sim": asyncore_sim}
 # Handler classes: one factory, so both implementations run the same code.
 # ---------------------------------------------------------------------------
 
-def make_classes(mod):
-    """Benchmark dispatcher classes subclassing ``mod.dispatcher``."""
-    base = mod.dispatcher
-
-    class EchoHandler(base):
-        """Server side of one connection: sends back whatever it reads."""
-
-        def __init__(self, sock, map):
-            base.__init__(self, sock, map)
-            self.pending = b""
-
-        def readable(self):
-            return True
-
-        def writable(self):
-            return bool(self.pending)
-
-        def handle_read(self):
-            data = self.recv(65536)
-            if not data:
-                return
-            if self.pending:
-                self.pending += data
-            else:
-                n = self.send(data)
-                if n < len(data):
-                    self.pending = data[n:]
-
-        def handle_write(self):
-            n = self.send(self.pending)
-            self.pending = self.pending[n:]
-
-        def handle_close(self):
-            self.close()
-
-    class EchoServer(base):
-        """Listening socket; accepts one connection at a time."""
-
-        def __init__(self, map):
-            base.__init__(self, map=map)
-            self.chan_map = map
-            self.handler = None
-            self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.set_reuse_addr()
-            self.bind((HOST, 0))
-            self.listen(5)
-            self.port = self.socket.getsockname()[1]
-
-        def readable(self):
-            return True
-
-        def writable(self):
-            return False
-
-        def handle_accepted(self, sock, addr):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.handler = EchoHandler(sock, self.chan_map)
-
-        def handle_close(self):
-            self.close()
-
-    class PingClient(base):
-        """Sends ``msg``, waits for all of it to come back, ``rounds`` times;
-        raises ``mod.ExitNow`` after the last echo."""
-
-        def __init__(self, map, port, msg, rounds):
-            base.__init__(self, map=map)
-            self.msg = msg
-            self.size = len(msg)
-            self.rounds = rounds
-            self.done = 0
-            self.got = 0
-            self.ready = False
-            self.short_send = False
-            self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
-            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.connect((HOST, port))
-
-        def readable(self):
-            return True
-
-        def writable(self):
-            # Only while the connection is being set up (untimed).
-            return not self.connected
-
-        def handle_connect(self):
-            self.ready = True
-
-        def handle_write(self):
-            pass
-
-        def ping(self):
-            if self.send(self.msg) != self.size:
-                self.short_send = True  # never expected on loopback
-                raise mod.ExitNow("short send")
-
-        def handle_read(self):
-            data = self.recv(65536)
-            self.got += len(data)
-            if self.got < self.size:
-                return
-            self.got -= self.size
-            self.done += 1
-            if self.done >= self.rounds:
-                raise mod.ExitNow("done")
-            self.ping()
-
-        def handle_close(self):
-            self.close()
-
-    class IdleChannel(base):
-        """A channel that waits to read and never gets anything."""
-
-        def readable(self):
-            return True
-
-        def writable(self):
-            return False
-
-        def handle_read(self):
-            pass
-
-        def handle_close(self):
-            self.close()
-
-    return {
-        "EchoServer": EchoServer,
-        "PingClient": PingClient,
-        "IdleChannel": IdleChannel,
-    }
-
-
 CLASSES = {name: make_classes(mod) for name, mod in IMPLS.items()}
-
-
-# ---------------------------------------------------------------------------
-# Helpers
-# ---------------------------------------------------------------------------
-
-def raise_fd_limit():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard != resource.RLIM_INFINITY and soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)
-
-
-def median(xs):
-    return statistics.median(xs)
-
-
-def rotated(seq, r):
-    """``seq`` rotated by ``r`` places (so no variant always runs first)."""
-    r %= len(seq)
-    return list(seq[r:]) + list(seq[:r])
-
-
-def fmt_us(seconds):
-    us = seconds * 1e6
-    if us >= 1000:
-        return "%.0f" % us
-    if us >= 100:
-        return "%.1f" % us
-    return "%.2f" % us
-
-
-def fmt_ratio(x):
-    return "%.2fx" % x
-
-
-def print_table(headers, rows, align=None):
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    align = align or (["<"] + [">"] * (len(headers) - 1))
-
-    def line(cells):
-        return "  ".join(
-            ("%-*s" if a == "<" else "%*s") % (w, c)
-            for c, w, a in zip(cells, widths, align)
-        ).rstrip()
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
-
-
-class _Watchdog:
-    """Wall-clock bound for a loop() call: raises the module's ExitNow from a
-    SIGALRM handler (it interrupts select/poll/epoll and is re-raised by both
-    implementations' dispatch code)."""
-
-    def __init__(self, mod, seconds):
-        self.mod = mod
-        self.seconds = seconds
-        self.fired = False
-
-    def _handler(self, signum, frame):
-        self.fired = True
-        raise self.mod.ExitNow("watchdog")
-
-    def __enter__(self):
-        self._old = signal.signal(signal.SIGALRM, self._handler)
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
-        return self
-
-    def __exit__(self, *exc):
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, self._old)
-        return False
 
 
 # ---------------------------------------------------------------------------
@@ -441,32 +240,6 @@ def run_variant(variant, maps, objs, k):
     return t1 - t0
 
 
-def calibrate(variant, maps, objs, target):
-    """Warm-up, and pick K so that one measurement takes about ``target`` s.
-
-    K is at least 3 for loop() variants, so that the steady-state estimate
-    (T(K) - T(1)) / (K - 1) is defined.
-    """
-    kmin = 1 if variant[2] is None else 3
-    k = 1
-    while True:
-        t = run_variant(variant, maps, objs, k)
-        if t >= target / 4 or k >= 1 << 24:
-            break
-        k *= 4 if t < target / 64 else 2
-    # Refine with K itself (a loop() call has a start-up cost that a short
-    # run over-weights), at most three times.
-    for _ in range(3):
-        new_k = max(kmin, int(round(target * k / t))) if t > 0 else k
-        if new_k == k and k >= kmin:
-            break
-        k = new_k
-        t = run_variant(variant, maps, objs, k)
-        if abs(t - target) <= 0.25 * target:
-            break
-    return max(kmin, k)
-
-
 IMPL_COLS = [
     ("std_select", "stdlib select"),
     ("std_poll", "stdlib poll"),
@@ -509,24 +282,13 @@ def bench_idle(ns, repeats, target):
             select_ok = maxfd < FD_SETSIZE
             variants = [v for v in IDLE_VARIANTS
                         if select_ok or v[2] is not False]
-            ks = {v: calibrate(v, maps, objs, target) for v in variants}
-            res = {v[0]: [] for v in variants}
-            first = {v[0]: [] for v in variants if v[2] is not None}
-            steady = {v[0]: [] for v in variants}
-            for r in range(repeats):
-                for v in rotated(variants, r):
-                    k = ks[v]
-                    t1 = None
-                    if v[2] is not None:
-                        t1 = run_variant(v, maps, objs, 1)
-                        first[v[0]].append(t1)
-                    tk = run_variant(v, maps, objs, k)
-                    res[v[0]].append(tk / k)
-                    steady[v[0]].append(
-                        tk / k if t1 is None else (tk - t1) / (k - 1))
-            res["first"] = first
-            res["steady"] = steady
-            res["_k"] = {v[0]: ks[v] for v in variants}
+            res = measure_iterations(
+                variants,
+                lambda v, k, maps=maps, objs=objs: run_variant(v, maps, objs, k),
+                lambda v: v[2] is not None,
+                repeats,
+                target,
+            )
             res["_maxfd"] = maxfd
             results[n] = res
         finally:

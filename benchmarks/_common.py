@@ -1,0 +1,274 @@
+"""Helpers shared by the benchmark scripts (not a benchmark itself).
+
+``make_classes(mod)`` builds the handler classes on ``mod.dispatcher``, so
+the stdlib and asyncore_sim run the very same handler code; the rest formats
+tables and keeps runs bounded.
+"""
+
+from __future__ import annotations
+
+import resource
+import signal
+import socket
+import statistics
+
+HOST = "127.0.0.1"
+
+
+def make_classes(mod):
+    """Benchmark dispatcher classes subclassing ``mod.dispatcher``."""
+    base = mod.dispatcher
+
+    class EchoHandler(base):
+        """Server side of one connection: sends back whatever it reads."""
+
+        def __init__(self, sock, map):
+            base.__init__(self, sock, map)
+            self.pending = b""
+
+        def readable(self):
+            return True
+
+        def writable(self):
+            return bool(self.pending)
+
+        def handle_read(self):
+            data = self.recv(65536)
+            if not data:
+                return
+            if self.pending:
+                self.pending += data
+            else:
+                n = self.send(data)
+                if n < len(data):
+                    self.pending = data[n:]
+
+        def handle_write(self):
+            n = self.send(self.pending)
+            self.pending = self.pending[n:]
+
+        def handle_close(self):
+            self.close()
+
+    class EchoServer(base):
+        """Listening socket; accepts one connection at a time."""
+
+        def __init__(self, map):
+            base.__init__(self, map=map)
+            self.chan_map = map
+            self.handler = None
+            self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.set_reuse_addr()
+            self.bind((HOST, 0))
+            self.listen(5)
+            self.port = self.socket.getsockname()[1]
+
+        def readable(self):
+            return True
+
+        def writable(self):
+            return False
+
+        def handle_accepted(self, sock, addr):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.handler = EchoHandler(sock, self.chan_map)
+
+        def handle_close(self):
+            self.close()
+
+    class PingClient(base):
+        """Sends ``msg``, waits for all of it to come back, ``rounds`` times;
+        raises ``mod.ExitNow`` after the last echo."""
+
+        def __init__(self, map, port, msg, rounds):
+            base.__init__(self, map=map)
+            self.msg = msg
+            self.size = len(msg)
+            self.rounds = rounds
+            self.done = 0
+            self.got = 0
+            self.ready = False
+            self.short_send = False
+            self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.connect((HOST, port))
+
+        def readable(self):
+            return True
+
+        def writable(self):
+            # Only while the connection is being set up (untimed).
+            return not self.connected
+
+        def handle_connect(self):
+            self.ready = True
+
+        def handle_write(self):
+            pass
+
+        def ping(self):
+            if self.send(self.msg) != self.size:
+                self.short_send = True  # never expected: the message fits the buffer
+                raise mod.ExitNow("short send")
+
+        def handle_read(self):
+            data = self.recv(65536)
+            self.got += len(data)
+            if self.got < self.size:
+                return
+            self.got -= self.size
+            self.done += 1
+            if self.done >= self.rounds:
+                raise mod.ExitNow("done")
+            self.ping()
+
+        def handle_close(self):
+            self.close()
+
+    class IdleChannel(base):
+        """A channel that waits to read and never gets anything."""
+
+        woke = 0  # counts handle_read calls (must stay 0)
+
+        def readable(self):
+            return True
+
+        def writable(self):
+            return False
+
+        def handle_read(self):
+            IdleChannel.woke += 1
+
+        def handle_close(self):
+            self.close()
+
+    return {
+        "EchoServer": EchoServer,
+        "PingClient": PingClient,
+        "IdleChannel": IdleChannel,
+    }
+
+
+def raise_fd_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def rotated(seq, r):
+    """``seq`` rotated by ``r`` places (so no variant always runs first)."""
+    r %= len(seq)
+    return list(seq[r:]) + list(seq[:r])
+
+
+def fmt_us(seconds):
+    us = seconds * 1e6
+    if us >= 1000:
+        return "%.0f" % us
+    if us >= 100:
+        return "%.1f" % us
+    return "%.2f" % us
+
+
+def fmt_ratio(x):
+    return "%.2fx" % x
+
+
+def print_table(headers, rows, align=None):
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    align = align or (["<"] + [">"] * (len(headers) - 1))
+
+    def line(cells):
+        return "  ".join(
+            ("%-*s" if a == "<" else "%*s") % (w, c)
+            for c, w, a in zip(cells, widths, align)
+        ).rstrip()
+
+    print(line(headers))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print(line(row))
+
+
+class _Watchdog:
+    """Wall-clock bound for a loop() call: raises the module's ExitNow from a
+    SIGALRM handler (it interrupts select/poll/epoll and is re-raised by both
+    implementations' dispatch code)."""
+
+    def __init__(self, mod, seconds):
+        self.mod = mod
+        self.seconds = seconds
+        self.fired = False
+
+    def _handler(self, signum, frame):
+        self.fired = True
+        raise self.mod.ExitNow("watchdog")
+
+    def __enter__(self):
+        self._old = signal.signal(signal.SIGALRM, self._handler)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._old)
+        return False
+
+
+def calibrate(run, kmin, target):
+    """Warm up, and pick K so that ``run(K)`` takes about ``target`` seconds."""
+    k = 1
+    while True:
+        t = run(k)
+        if t >= target / 4 or k >= 1 << 24:
+            break
+        k *= 4 if t < target / 64 else 2
+    # Refine with K itself (a loop() call has a start-up cost that a short
+    # run over-weights), at most three times.
+    for _ in range(3):
+        new_k = max(kmin, int(round(target * k / t))) if t > 0 else k
+        if new_k == k and k >= kmin:
+            break
+        k = new_k
+        t = run(k)
+        if abs(t - target) <= 0.25 * target:
+            break
+    return max(kmin, k)
+
+
+def measure_iterations(variants, run, is_loop, repeats, target):
+    """Time each variant, alternating them within each repeat.
+
+    ``run(variant, k)`` runs ``k`` iterations and returns seconds;
+    ``is_loop(variant)`` says whether it is a loop() variant (with a start-up
+    cost worth separating) rather than the bare floor.  Returns
+    ``{key: [total/K per repeat], "first": {key: [T(1)]},
+    "steady": {key: [(T(K)-T(1))/(K-1)]}, "_k": {key: K}}``.
+    """
+    ks = {v: calibrate(lambda k, v=v: run(v, k), 3 if is_loop(v) else 1, target)
+          for v in variants}
+    res = {v[0]: [] for v in variants}
+    first = {v[0]: [] for v in variants if is_loop(v)}
+    steady = {v[0]: [] for v in variants}
+    for r in range(repeats):
+        for v in rotated(variants, r):
+            k = ks[v]
+            t1 = None
+            if is_loop(v):
+                t1 = run(v, 1)
+                first[v[0]].append(t1)
+            tk = run(v, k)
+            res[v[0]].append(tk / k)
+            steady[v[0]].append(tk / k if t1 is None else (tk - t1) / (k - 1))
+    res["first"] = first
+    res["steady"] = steady
+    res["_k"] = {v[0]: ks[v] for v in variants}
+    return res
