@@ -23,7 +23,17 @@ import ipaddress
 import random
 import socket as _socket
 import sys
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    NoReturn,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 from asyncore_sim._netctx import NetworkMap
 from fake_net import _faults
@@ -583,32 +593,28 @@ class FakeNetwork:
         )
 
     def _fault_verdict(self, site: str, sock: FakeSocket, n: int) -> Any:
+        """The first verdict that is not "pass" among the rules for ``site``.
+
+        ``n`` is the size at stake for "send" and "recv", the destination
+        port for "connect"; "deliver" rules take no size.
+        """
+        port = n if site == "connect" else None
+        sized = site in ("send", "recv")
         for index, fault in enumerate(self.faults):
-            if fault.site != site:
+            if fault.site != site or not self._rule_applies(index, fault, sock, port):
                 continue
-            if site == "connect":
-                if not self._rule_applies(index, fault, sock, port=n):
-                    continue
-                verdict = fault.verdict(self.random)  # type: ignore[attr-defined]
-            else:
-                if not self._rule_applies(index, fault, sock):
-                    continue
+            if sized:
                 verdict = fault.verdict(n, self.random)  # type: ignore[attr-defined]
+            else:
+                verdict = fault.verdict(self.random)  # type: ignore[attr-defined]
             if verdict is not None:
                 self._fire(index, fault, sock, verdict)
                 return verdict
         return None
 
     def _deliver_delay(self, sender: FakeSocket) -> float:
-        peer = sender.peer
-        for index, fault in enumerate(self.faults):
-            if fault.site == "deliver" and self._rule_applies(index, fault, sender):
-                delay = fault.verdict(self.random)  # type: ignore[attr-defined]
-                if delay is not None:
-                    self._fire(index, fault, sender, delay)
-                    return delay  # type: ignore[no-any-return]
-        del peer
-        return self.latency
+        delay = self._fault_verdict("deliver", sender, 0)
+        return self.latency if delay is None else delay  # type: ignore[no-any-return]
 
     def _stream_faults(self, victim: FakeSocket, data: bytes) -> bytes:
         """Apply stream rules (by byte offset) to ``data`` arriving at ``victim``;
@@ -621,14 +627,8 @@ class FakeNetwork:
             offset = getattr(fault, "after_bytes", None)
             if offset is None or not (start <= offset <= end):
                 continue
-            key = (
-                index,
-                victim.conn if victim.conn is not None else -1,
-                victim.side or "",
-            )
-            if key in self._fired or not self._rule_applies(index, fault, victim):
+            if not self._claim_stream_rule(index, fault, victim):
                 continue
-            self._fired[key] = True
             before = data[: offset - start]
             if before:
                 victim.rbuf += before
@@ -645,12 +645,21 @@ class FakeNetwork:
         for sock in list(self._sockets):
             if sock.state != "connected":
                 continue
-            key = (index, sock.conn if sock.conn is not None else -1, sock.side or "")
-            if key in self._fired or not self._rule_applies(index, fault, sock):
+            if not self._claim_stream_rule(index, fault, sock):
                 continue
-            self._fired[key] = True
             self._fire(index, fault, sock, self.now)
             self._stream_effect(fault, sock)
+
+    def _claim_stream_rule(
+        self, index: int, fault: _faults.Fault, sock: FakeSocket
+    ) -> bool:
+        """A stream rule fires once per connection end: True the first time
+        it applies to ``sock``'s end (and marks it fired), else False."""
+        key = (index, sock.conn if sock.conn is not None else -1, sock.side or "")
+        if key in self._fired or not self._rule_applies(index, fault, sock):
+            return False
+        self._fired[key] = True
+        return True
 
     def _stream_effect(self, fault: _faults.Fault, victim: FakeSocket) -> None:
         peer = victim.peer
@@ -730,14 +739,16 @@ class FakeNetwork:
         return self._timers[0][0] if self._timers else None
 
     def _count_step(self) -> int:
-        if self.steps <= self.max_steps:
-            self.steps += 1
+        self.steps += 1
         if self.steps > self.max_steps:
-            raise SimulationBudgetExceeded(
-                "step budget of %d readiness calls used up\n%s"
-                % (self.max_steps, self.netstat())
-            )
+            self._step_budget_used_up()
         return self.steps - 1
+
+    def _step_budget_used_up(self) -> NoReturn:
+        raise SimulationBudgetExceeded(
+            "step budget of %d readiness calls used up\n%s"
+            % (self.max_steps, self.netstat())
+        )
 
     def _note_idle(self, pending: bool) -> None:
         if pending:
@@ -800,9 +811,10 @@ class FakeNetwork:
         zero-timeout wait that finds nothing jumps to the next event (a busy
         loop spins until it happens) and reports it on the next call.
         """
+        # _count_step(), inlined on this hot path.
         self.steps = step = self.steps + 1
         if step > self.max_steps:
-            self._count_step()  # raises with the netstat
+            self._step_budget_used_up()
         spurious: List[Tuple[int, int]] = _NO_SPURIOUS
         if self._wait_rules:
             interrupted, spurious = self._wait_faults(step - 1)
