@@ -272,3 +272,45 @@ def measure_iterations(variants, run, is_loop, repeats, target):
     res["steady"] = steady
     res["_k"] = {v[0]: ks[v] for v in variants}
     return res
+
+
+def connect_echo(mod, classes, m, msg, rounds, use_poll, label):
+    """Set up (untimed, bounded) an echo server and a ping client on ``m``."""
+    server = classes["EchoServer"](m)
+    client = classes["PingClient"](m, server.port, msg, rounds)
+    for _ in range(2000):
+        if client.ready and server.handler is not None:
+            return client
+        mod.loop(timeout=0.01, use_poll=use_poll, map=m, count=1)
+    raise RuntimeError("%s: echo connection was not set up" % label)
+
+
+def timed_pings(mod, client, m, use_poll, rounds, label, counter=None):
+    """Time ``rounds`` round trips in one loop() call, bounded both in
+    iterations and in wall-clock time; returns ``(seconds, counter delta)``
+    where ``counter`` (optional) is read just outside the timed span."""
+    import gc
+    from time import perf_counter
+
+    bound = 4 * rounds + 1000
+    with _Watchdog(mod, 60.0 + rounds * 0.01) as dog:
+        gc.disable()
+        try:
+            c0 = counter() if counter else 0
+            t0 = perf_counter()
+            client.ping()
+            try:
+                mod.loop(timeout=1.0, use_poll=use_poll, map=m, count=bound)
+            except mod.ExitNow:
+                pass
+            t1 = perf_counter()
+            c1 = counter() if counter else 0
+        finally:
+            gc.enable()
+    if dog.fired or client.short_send or client.done != rounds:
+        raise RuntimeError(
+            "%s use_poll=%r: echo run incomplete (%d/%d round trips%s)"
+            % (label, use_poll, client.done, rounds,
+               ", watchdog fired" if dog.fired else "")
+        )
+    return t1 - t0, c1 - c0

@@ -54,7 +54,7 @@ import asyncore_sim  # noqa: E402
 
 from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
     HOST,
-    _Watchdog,
+    connect_echo,
     fmt_ratio,
     fmt_us,
     make_classes,
@@ -63,6 +63,7 @@ from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
     print_table,
     raise_fd_limit,
     rotated,
+    timed_pings,
 )
 
 FD_SETSIZE = 1024
@@ -98,37 +99,9 @@ def echo_once(impl, use_poll, rounds, msg):
     classes = CLASSES[impl]
     m = {}
     try:
-        server = classes["EchoServer"](m)
-        client = classes["PingClient"](m, server.port, msg, rounds)
-        # Untimed: connect and accept, bounded in iterations.
-        for _ in range(2000):
-            if client.ready and server.handler is not None:
-                break
-            mod.loop(timeout=0.01, use_poll=use_poll, map=m, count=1)
-        else:
-            raise RuntimeError("%s: echo connection was not set up" % impl)
-        # Timed: ``rounds`` round trips in one loop() call, bounded both in
-        # iterations and in wall-clock time.
-        bound = 4 * rounds + 1000
-        with _Watchdog(mod, 60.0 + rounds * 0.01) as dog:
-            gc.disable()
-            try:
-                t0 = perf_counter()
-                client.ping()
-                try:
-                    mod.loop(timeout=1.0, use_poll=use_poll, map=m, count=bound)
-                except mod.ExitNow:
-                    pass
-                t1 = perf_counter()
-            finally:
-                gc.enable()
-        if dog.fired or client.short_send or client.done != rounds:
-            raise RuntimeError(
-                "%s use_poll=%r: echo run incomplete (%d/%d round trips%s)"
-                % (impl, use_poll, client.done, rounds,
-                   ", watchdog fired" if dog.fired else "")
-            )
-        return t1 - t0
+        client = connect_echo(mod, classes, m, msg, rounds, use_poll, impl)
+        seconds, _ = timed_pings(mod, client, m, use_poll, rounds, impl)
+        return seconds
     finally:
         mod.close_all(map=m)
 

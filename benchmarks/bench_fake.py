@@ -82,7 +82,7 @@ import asyncore_sim  # noqa: E402
 from fake_net import FakeNetwork  # noqa: E402
 
 from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
-    _Watchdog,
+    connect_echo,
     fmt_ratio,
     fmt_us,
     make_classes,
@@ -90,6 +90,7 @@ from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
     median,
     print_table,
     rotated,
+    timed_pings,
 )
 
 MSG_SIZE = 4096
@@ -175,44 +176,15 @@ def echo_asyncore_once(kind, use_poll, rounds, msg, count_events=False):
     mod = IMPLS[impl]
     classes = CLASSES[impl]
     try:
-        server = classes["EchoServer"](m)
-        client = classes["PingClient"](m, server.port, msg, rounds)
-        # Untimed: connect and accept, bounded in iterations.
-        for _ in range(2000):
-            if client.ready and server.handler is not None:
-                break
-            mod.loop(timeout=0.01, use_poll=use_poll, map=m, count=1)
-        else:
-            raise RuntimeError("%s: echo connection was not set up" % kind)
+        client = connect_echo(mod, classes, m, msg, rounds, use_poll, kind)
         n_events0 = len(net.events) if (count_events and net) else 0
-        # Timed: ``rounds`` round trips in one loop() call, bounded both in
-        # iterations and in wall-clock time.
-        bound = 4 * rounds + 1000
         _settle()
-        with _Watchdog(mod, 60.0 + rounds * 0.01) as dog:
-            gc.disable()
-            try:
-                f0 = minflt()
-                t0 = perf_counter()
-                client.ping()
-                try:
-                    mod.loop(timeout=1.0, use_poll=use_poll, map=m, count=bound)
-                except mod.ExitNow:
-                    pass
-                t1 = perf_counter()
-                f1 = minflt()
-            finally:
-                gc.enable()
-        if dog.fired or client.short_send or client.done != rounds:
-            raise RuntimeError(
-                "%s use_poll=%r: echo run incomplete (%d/%d round trips%s)"
-                % (kind, use_poll, client.done, rounds,
-                   ", watchdog fired" if dog.fired else "")
-            )
+        seconds, faults = timed_pings(
+            mod, client, m, use_poll, rounds, kind, counter=minflt)
         if count_events and net is not None:
             _EVENTS_PER_RT[(kind, use_poll)] = (
                 (len(net.events) - n_events0) / rounds, net.steps / rounds)
-        return t1 - t0, f1 - f0
+        return seconds, faults
     finally:
         mod.close_all(map=m)
 
