@@ -36,8 +36,7 @@ class RealNetwork:
     # -- sockets -------------------------------------------------------------
 
     def socket(self, family: int, type: int) -> Any:
-        if _netctx._REAL_FORBIDDEN_BY:
-            _netctx.check_real_sockets_allowed()
+        _netctx.check_real_sockets_allowed()
         return self.ns.socket.socket(family, type)
 
     def socketpair(self) -> Tuple[Any, Any]:
