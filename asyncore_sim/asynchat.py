@@ -99,6 +99,8 @@ class async_chat(asyncore.dispatcher):
                 self.collect_incoming_data(buf[:terminator])
                 self.ac_in_buffer = buf[terminator:]
                 self.terminator = 0
+                if asyncore._tracer is not None:
+                    asyncore._tracer.callback(self, "found_terminator")
                 self.found_terminator()
         else:
             index = buf.find(terminator)
@@ -106,6 +108,8 @@ class async_chat(asyncore.dispatcher):
                 if index > 0:
                     self.collect_incoming_data(buf[:index])
                 self.ac_in_buffer = buf[index + len(terminator):]
+                if asyncore._tracer is not None:
+                    asyncore._tracer.callback(self, "found_terminator")
                 self.found_terminator()
             else:
                 # Keep back a tail that may be the start of the terminator.

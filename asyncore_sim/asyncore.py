@@ -100,6 +100,17 @@ class ExitNow(Exception):
 
 _reraised_exceptions = (ExitNow, KeyboardInterrupt, SystemExit)
 
+# The active trace recorder (asyncore_sim.trace.Recorder), or None.  Every
+# callback site checks it with one global load, so a run that is not being
+# recorded pays next to nothing; the interest pass switches to a recording
+# variant per loop() call instead of checking per channel.
+_tracer: Any = None
+
+
+def _note_error(obj: Any) -> None:
+    if _tracer is not None:
+        _tracer.callback(obj, "handle_error")
+
 
 def read(obj: Any) -> None:
     try:
@@ -107,6 +118,7 @@ def read(obj: Any) -> None:
     except _reraised_exceptions:
         raise
     except BaseException:
+        _note_error(obj)
         obj.handle_error()
 
 
@@ -116,6 +128,7 @@ def write(obj: Any) -> None:
     except _reraised_exceptions:
         raise
     except BaseException:
+        _note_error(obj)
         obj.handle_error()
 
 
@@ -125,6 +138,7 @@ def _exception(obj: Any) -> None:
     except _reraised_exceptions:
         raise
     except BaseException:
+        _note_error(obj)
         obj.handle_error()
 
 
@@ -142,15 +156,21 @@ def readwrite(obj: Any, flags: int) -> None:
         if flags & _PRI:
             obj.handle_expt_event()
         if flags & _CLOSE_BITS:
+            if _tracer is not None:
+                _tracer.callback(obj, "handle_close")
             obj.handle_close()
     except OSError as e:
         if e.errno not in _DISCONNECTED:
+            _note_error(obj)
             obj.handle_error()
         else:
+            if _tracer is not None:
+                _tracer.callback(obj, "handle_close")
             obj.handle_close()
     except _reraised_exceptions:
         raise
     except BaseException:
+        _note_error(obj)
         obj.handle_error()
 
 
@@ -387,10 +407,75 @@ class _Waiter:
                 readwrite(obj, flags)
 
 
+    def step_traced(self, timeout: Optional[float]) -> None:
+        """One iteration while a trace is recorded: the same semantics as
+        the select/poll steps, with each readable()/writable() answer
+        reported to the recorder (readable() first, then writable(), per
+        channel in map order, as CPython 3.11's poll and poll2 call them)."""
+        map = self.map
+        if not map:
+            return
+        tracer = _tracer
+        objs = list(map.values())
+        fds = list(map)
+        select_mode = self.method == "select"
+        masks = []
+        for o in objs:
+            r = o.readable()
+            if tracer is not None:
+                tracer.callback(o, "readable", r)
+            w = o.writable()
+            if tracer is not None:
+                tracer.callback(o, "writable", w)
+            if select_mode:
+                mask = (7 if w and not o.accepting else 3) if r else (
+                    (2 if o.accepting else 6) if w else 0)
+            else:
+                mask = (7 if w and not o.accepting else 3) if r else (
+                    4 if w and not o.accepting else 0)
+            masks.append(mask)
+        same_keys = not self.dirty and fds == self.fds and objs == self.objs
+        if same_keys and masks == self.masks:
+            changed = False
+            reset: List[Any] = []
+        else:
+            changed = True
+            reset = self._update(fds, objs, masks, False)
+        if select_mode:
+            if not self.any_interest:
+                self.net.sleep(timeout)
+                return
+            r_, w_, e_ = self.poller.wait(fds, masks, changed, reset, timeout)
+            for fd in r_:
+                obj = map.get(fd)
+                if obj is not None:
+                    read(obj)
+            for fd in w_:
+                obj = map.get(fd)
+                if obj is not None:
+                    write(obj)
+            for fd in e_:
+                obj = map.get(fd)
+                if obj is not None:
+                    _exception(obj)
+            return
+        events = self.poller.wait(fds, masks, changed, reset, timeout)
+        if len(events) > 1:
+            pos = {fd: i for i, fd in enumerate(fds)}
+            events = sorted(events, key=lambda ev: pos.get(ev[0], -1))
+        for fd, flags in events:
+            obj = map.get(fd)
+            if obj is not None:
+                readwrite(obj, flags)
+
+
 def _one_shot(method: str, timeout: Optional[float], map: Any) -> None:
     waiter = _acquire(map, method)
     try:
-        waiter.step(timeout)
+        if _tracer is None:
+            waiter.step(timeout)
+        else:
+            waiter.step_traced(timeout)
     finally:
         _release(waiter)
 
@@ -471,7 +556,7 @@ def loop(timeout: Optional[float] = 30.0, use_poll: Any = False,
         return
     waiter = _acquire(map, method)
     try:
-        step = waiter.step
+        step = waiter.step if _tracer is None else waiter.step_traced
         if count is None:
             while map:
                 step(timeout)
@@ -652,6 +737,8 @@ class dispatcher:
             if why.errno == EWOULDBLOCK:
                 return 0
             if why.errno in _DISCONNECTED:
+                if _tracer is not None:
+                    _tracer.callback(self, "handle_close")
                 self.handle_close()
                 return 0
             raise
@@ -662,11 +749,15 @@ class dispatcher:
         except OSError as why:
             # winsock sometimes raises ENOTCONN here (CPython's comment).
             if why.errno in _DISCONNECTED:
+                if _tracer is not None:
+                    _tracer.callback(self, "handle_close")
                 self.handle_close()
                 return b""
             raise
         if not data:
             # An empty read means the peer closed: say so.
+            if _tracer is not None:
+                _tracer.callback(self, "handle_close")
             self.handle_close()
             return b""
         return data  # type: ignore[no-any-return]
@@ -697,18 +788,26 @@ class dispatcher:
     def handle_read_event(self) -> None:
         if self.accepting:
             # Listening sockets never connect: they spawn connected ones.
+            if _tracer is not None:
+                _tracer.callback(self, "handle_accept")
             self.handle_accept()
         elif not self.connected:
             if self.connecting:
                 self.handle_connect_event()
+            if _tracer is not None:
+                _tracer.callback(self, "handle_read")
             self.handle_read()
         else:
+            if _tracer is not None:
+                _tracer.callback(self, "handle_read")
             self.handle_read()
 
     def handle_connect_event(self) -> None:
         err = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err != 0:
             raise OSError(err, _strerror(err))
+        if _tracer is not None:
+            _tracer.callback(self, "handle_connect")
         self.handle_connect()
         self.connected = True
         self.connecting = False
@@ -720,6 +819,8 @@ class dispatcher:
         if not self.connected:
             if self.connecting:
                 self.handle_connect_event()
+        if _tracer is not None:
+            _tracer.callback(self, "handle_write")
         self.handle_write()
 
     def handle_expt_event(self) -> None:
@@ -727,8 +828,12 @@ class dispatcher:
         # channel is closed, as for an empty read) or out-of-band data.
         err = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err != 0:
+            if _tracer is not None:
+                _tracer.callback(self, "handle_close")
             self.handle_close()
         else:
+            if _tracer is not None:
+                _tracer.callback(self, "handle_expt")
             self.handle_expt()
 
     def handle_error(self) -> None:

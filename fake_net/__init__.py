@@ -34,6 +34,7 @@ from fake_net._faults import (
     ConnectLatency,
     ConnectTimeout,
     Delay,
+    ExceptionalFile,
     Fault,
     InjectOOB,
     InterruptWait,
@@ -49,6 +50,8 @@ from fake_net._faults import (
 from fake_net._files import FakeFileWrapper
 from fake_net._network import DEFAULT_NAMES, FakeNetwork
 from fake_net._poller import FakePoller
+from fake_net._remote import RemoteServer
+from fake_net._replay import ReplayDiverged, ReplayNetwork
 from fake_net._socket import FakeSocket
 
 __all__ = [
@@ -58,6 +61,7 @@ __all__ = [
     "DEFAULT_NAMES",
     "Delay",
     "Event",
+    "ExceptionalFile",
     "FakeFileWrapper",
     "FakeNetwork",
     "FakePoller",
@@ -73,6 +77,9 @@ __all__ = [
     "PendingError",
     "RealSocketForbidden",
     "RefuseConnect",
+    "RemoteServer",
+    "ReplayDiverged",
+    "ReplayNetwork",
     "ShortRead",
     "SimulationBudgetExceeded",
     "SimulationError",

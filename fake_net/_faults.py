@@ -37,6 +37,7 @@ __all__ = [
     "SpuriousReady",
     "InterruptWait",
     "PendingError",
+    "ExceptionalFile",
     "LINUX_CONNECT_TIMEOUT",
 ]
 
@@ -251,3 +252,21 @@ class InterruptWait(Fault):
 
     site: ClassVar[str] = "interrupt"
     at_step: Optional[int] = attrs.field(default=None, validator=_positive)
+
+
+@attrs.frozen
+class ExceptionalFile(Fault):
+    """Simulated regular files opened (or imported) after this rule is
+    installed also poll with an exceptional condition (POLLPRI: select()'s
+    third list), as regular files did under the macOS select() of PyMOTW's
+    documented runs.
+
+    With ``no_getsockopt=True`` their ``file_wrapper`` has no usable
+    ``getsockopt()``, as Python 2.7's had none: ``handle_expt_event()`` then
+    fails with AttributeError (the end of PyMOTW 001's file-dispatcher run).
+    ``match``, ``times`` and ``probability`` are not consulted: the rule
+    applies to every file.
+    """
+
+    site: ClassVar[str] = "file"
+    no_getsockopt: bool = False

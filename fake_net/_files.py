@@ -190,6 +190,10 @@ class FakeFileWrapper:
     write = send
 
     def getsockopt(self, level: int, optname: int, buflen: Optional[int] = None) -> int:
+        if self.fd >= 0 and self.net._file_rule("no_getsockopt"):
+            # The ExceptionalFile(no_getsockopt=True) fault: Python 2.7's
+            # file_wrapper had no getsockopt at all.
+            raise AttributeError("'file_wrapper' object has no attribute 'getsockopt'")
         if level == _socket.SOL_SOCKET and optname == _socket.SO_ERROR and not buflen:
             return 0
         raise NotImplementedError("Only asyncore specific behaviour implemented.")

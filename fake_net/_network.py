@@ -20,8 +20,10 @@ from __future__ import annotations
 import errno
 import heapq
 import ipaddress
+import os
 import random
 import socket as _socket
+import stat
 import sys
 from typing import (
     Any,
@@ -46,6 +48,7 @@ from fake_net._errors import (
 from fake_net._events import Event
 from fake_net._files import FakeFileWrapper, VirtualFile, make_pipe
 from fake_net._poller import FakePoller
+from fake_net._remote import RemoteServer
 from fake_net._socket import FakeSocket
 
 __all__ = ["FakeNetwork", "DEFAULT_NAMES"]
@@ -129,6 +132,8 @@ class FakeNetwork:
         self._ports = iter(ephemeral_ports) if ephemeral_ports is not None else None
         self._generation = 0  # bumped when a descriptor is released
         self._token: Any = None
+        self._imported: Dict[int, int] = {}  # real fd -> simulated file
+        self._remotes: Dict[Tuple[str, int], "RemoteServer"] = {}
         self.faults: List[_faults.Fault] = []
         self._fault_uses: List[int] = []
         self._fired: Dict[Tuple[int, int, str], bool] = {}
@@ -190,10 +195,60 @@ class FakeNetwork:
         return self.now
 
     def wrap_file(self, fd: int) -> FakeFileWrapper:
+        """``file_wrapper`` over ``fd``: a simulated descriptor, or else a
+        real regular file's descriptor (from ``os.open``), whose content is
+        imported as a simulated file once (the real offset is kept).  A
+        number the simulation has open is taken as the simulated one."""
+        if fd not in self._objects:
+            fd = self._import_real_file(fd)
         return FakeFileWrapper(self, fd)
 
     def set_fd_blocking(self, fd: int, flag: bool) -> None:
+        if fd in self._imported:
+            return
         self._get(fd)
+
+    def _import_real_file(self, real_fd: int) -> int:
+        known = self._imported.get(real_fd)
+        if known is not None and known in self._objects:
+            return known
+        try:
+            st = os.fstat(real_fd)
+        except (OSError, TypeError):
+            raise oserror(errno.EBADF) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise SimulationError(
+                "file_dispatcher on a FakeNetwork was given the real descriptor "
+                "%r, which is not a regular file: use net.pipe() or net.open_file()"
+                % (real_fd,)
+            )
+        pos = os.lseek(real_fd, 0, os.SEEK_CUR)
+        content = os.pread(real_fd, st.st_size, 0)
+        fake = self.open_file(content)
+        self._objects[fake].offset = pos
+        self._imported[real_fd] = fake
+        return fake
+
+    def _file_rule(self, flag: str) -> bool:
+        """Whether an ExceptionalFile rule (with ``flag`` set, if any) is installed."""
+        for fault in self.faults:
+            if isinstance(fault, _faults.ExceptionalFile) and (
+                not flag or getattr(fault, flag)
+            ):
+                return True
+        return False
+
+    # -- scripted remote servers ---------------------------------------------
+
+    def add_remote(self, host: str, port: int) -> "RemoteServer":
+        """A server outside the process at ``host:port``, driven by a script:
+        see :class:`fake_net.RemoteServer`."""
+        ip = self._resolve(host)
+        if (ip, port) in self._remotes or not self._port_free(ip, port):
+            raise SimulationError("%s:%d is already taken" % (host, port))
+        remote = RemoteServer(self, host, ip, port)
+        self._remotes[(ip, port)] = remote
+        return remote
 
     def getaddrinfo(
         self,
@@ -246,7 +301,8 @@ class FakeNetwork:
         fd = self._alloc_fd(f)
         f.fds.append(fd)
         self._log_event("file", fd, (len(content),))
-        self._set_ready(fd, 1 | 4)  # regular files always poll ready
+        # Regular files always poll ready; ExceptionalFile adds POLLPRI.
+        self._set_ready(fd, 1 | 4 | (2 if self._file_rule("") else 0))
         return fd
 
     def pipe(self) -> Tuple[int, int]:
@@ -488,6 +544,13 @@ class FakeNetwork:
                 client._refresh()
                 return
             latency = seconds
+        remote = self._remotes.get((ip, port)) if self._remotes else None
+        if remote is not None:
+            remote._connecting(client, latency)
+            client._refresh()
+            if latency == 0:
+                self._run_due()
+            return
         listener = self._bound.get((ip, port)) or self._bound.get(("0.0.0.0", port))
         if listener is None or listener.state != "listening":
             self._schedule(

@@ -1,0 +1,344 @@
+"""ReplayNetwork: a recorded trace played back as a simulated network.
+
+A run recorded on any network (real sockets included) is replayed by running
+the same program on a ``ReplayNetwork`` made from its trace: every socket
+call, every readiness answer and every byte comes from the recording, in
+order, so the program sees exactly what it saw then, deterministically.
+
+Each call is checked against the next I/O event of the trace.  A program
+that departs from the recording (another call, another descriptor, other
+bytes sent) gets :class:`ReplayDiverged`, which leaves ``loop()`` like
+``ExitNow``; the replaying harness then reports the first differing event.
+Time is the recording's: ``monotonic()`` is the stamp of the last wait.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import socket as _socket
+from typing import Any, List, Optional, Sequence, Tuple
+
+from asyncore_sim.asyncore import ExitNow
+from asyncore_sim.trace import (
+    Err,
+    Trace,
+    TraceEvent,
+    letters_mask,
+    mask_letters,
+)
+
+__all__ = ["ReplayNetwork", "ReplayDiverged"]
+
+
+class ReplayDiverged(ExitNow):
+    """The program made a call the recording does not have at this point."""
+
+    def __init__(self, message: str, index: int) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+def _raise_recorded(err: Err) -> None:
+    name = str(err)
+    code = getattr(_errno, name, None)
+    if isinstance(code, int):
+        raise OSError(code, _errno.errorcode.get(code, name) and _strerror(code))
+    if name == "timeout":
+        raise _socket.timeout("timed out")
+    if name == "gaierror":
+        raise _socket.gaierror(_socket.EAI_NONAME, "Name or service not known")
+    raise OSError("recorded error %s" % name)
+
+
+def _strerror(code: int) -> str:
+    import os
+
+    return os.strerror(code)
+
+
+class ReplayNetwork:
+    """Plays back the I/O events of ``trace`` (a :class:`Trace` or a path)."""
+
+    name = "replay"
+
+    def __init__(self, trace: Any) -> None:
+        if not isinstance(trace, Trace):
+            trace = Trace.load(trace)
+        self.trace = trace
+        self._io: List[Tuple[int, TraceEvent]] = [
+            (i, e) for i, e in enumerate(trace.events) if not e.is_callback
+        ]
+        self._pos = 0
+        self.now = 0.0
+        self._token: Any = None
+
+    def __repr__(self) -> str:
+        return "ReplayNetwork(%d/%d I/O events played)" % (self._pos, len(self._io))
+
+    # -- playback -------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        return self._pos >= len(self._io)
+
+    def remaining(self) -> List[TraceEvent]:
+        return [e for _, e in self._io[self._pos :]]
+
+    def _next(self, kind: str, fd: int, args: Tuple[Any, ...]) -> TraceEvent:
+        if self._pos >= len(self._io):
+            raise ReplayDiverged(
+                "the program called %s on fd %s after the recording ended" % (kind, fd),
+                len(self.trace.events),
+            )
+        index, ev = self._io[self._pos]
+        if ev.kind != kind or ev.fd != fd or ev.args != args:
+            raise ReplayDiverged(
+                "event %d: the recording has\n    %s\nbut the program called\n    %s"
+                % (index, ev.line(), TraceEvent(ev.time, kind, fd, args).line()),
+                index,
+            )
+        self._pos += 1
+        if kind in ("wait", "sleep"):
+            self.now = ev.time
+        result = ev.result
+        if result and isinstance(result[0], Err):
+            _raise_recorded(result[0])
+        return ev
+
+    # -- the seam -------------------------------------------------------------
+
+    def socket(
+        self, family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM
+    ) -> "ReplaySocket":
+        if self._pos >= len(self._io):
+            raise ReplayDiverged(
+                "the program made a socket after the recording ended",
+                len(self.trace.events),
+            )
+        index, ev = self._io[self._pos]
+        if ev.kind != "socket":
+            raise ReplayDiverged(
+                "event %d: the recording has\n    %s\nbut the program made a socket"
+                % (index, ev.line()),
+                index,
+            )
+        from asyncore_sim.trace import _FAMILIES, _TYPES
+
+        self._next(
+            "socket",
+            ev.fd,
+            (_FAMILIES.get(int(family), int(family)), _TYPES.get(int(type), int(type))),
+        )
+        return ReplaySocket(self, ev.fd)
+
+    def has_poller(self, method: str) -> bool:
+        return method in ("select", "poll", "epoll")
+
+    def poller(self, method: str) -> "ReplayPoller":
+        return ReplayPoller(self, method)
+
+    def sleep(self, seconds: Optional[float]) -> None:
+        self._next("sleep", -1, (seconds,))
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wrap_file(self, fd: int) -> "ReplaySocket":
+        if self._pos < len(self._io) and self._io[self._pos][1].kind == "file":
+            index, ev = self._io[self._pos]
+            self._pos += 1
+            return ReplaySocket(self, ev.fd)
+        raise ReplayDiverged(
+            "the program opened a file_dispatcher the recording does not have",
+            self._index(),
+        )
+
+    def set_fd_blocking(self, fd: int, flag: bool) -> None:
+        pass
+
+    def _index(self) -> int:
+        if self._pos < len(self._io):
+            return self._io[self._pos][0]
+        return len(self.trace.events)
+
+    def map(self) -> Any:
+        from asyncore_sim._netctx import NetworkMap
+
+        return NetworkMap(self)
+
+    def __enter__(self) -> "ReplayNetwork":
+        from asyncore_sim import _netctx
+
+        self._token = _netctx._current.set(self)
+        _netctx._REAL_FORBIDDEN_BY.append(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        from asyncore_sim import _netctx
+
+        _netctx._current.reset(self._token)
+        self._token = None
+        _netctx._REAL_FORBIDDEN_BY.remove(self)
+
+
+class ReplayPoller:
+    def __init__(self, net: ReplayNetwork, method: str) -> None:
+        self.net = net
+        self.method = method
+
+    def wait(
+        self,
+        fds: List[int],
+        masks: List[int],
+        changed: bool,
+        reset: Sequence[int],
+        timeout: Optional[float],
+    ) -> Any:
+        interest = (
+            ",".join("%d:%s" % (fd, mask_letters(m)) for fd, m in zip(fds, masks) if m)
+            or "0"
+        )
+        ev = self.net._next("wait", -1, (self.method, timeout, interest))
+        ready = str(ev.result[0]) if ev.result else "0"
+        got: List[Tuple[int, int]] = []
+        if ready != "0":
+            for item in ready.split(","):
+                fd, _, letters = item.partition(":")
+                got.append((int(fd), letters_mask(letters)))
+        if self.method != "select":
+            return got
+        r = [fd for fd, m in got if m & 1]
+        w = [fd for fd, m in got if m & 4]
+        e = [fd for fd, m in got if m & 2]
+        return r, w, e
+
+    def forget(self, fd: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class ReplaySocket:
+    """A socket (or file) whose every answer comes from the recording."""
+
+    def __init__(self, net: ReplayNetwork, fd: int) -> None:
+        self.net = net
+        self.fd = fd
+
+    def __repr__(self) -> str:
+        return "<ReplaySocket fd=%d>" % self.fd
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def setblocking(self, flag: bool) -> None:
+        pass
+
+    def settimeout(self, value: Any) -> None:
+        pass
+
+    def _call(self, kind: str, args: Tuple[Any, ...]) -> TraceEvent:
+        if self.fd < 0:
+            raise OSError(_errno.EBADF, "Bad file descriptor")
+        return self.net._next(kind, self.fd, args)
+
+    def bind(self, address: Any) -> None:
+        self._call("bind", (_as_addr(address),))
+
+    def listen(self, backlog: int) -> None:
+        self._call("listen", (backlog,))
+
+    def connect_ex(self, address: Any) -> int:
+        ev = self._call("connect", (_as_addr(address),))
+        value = ev.result[0] if ev.result else 0
+        if isinstance(value, str):  # recorded by errno name
+            return int(getattr(_errno, value))
+        return int(value)
+
+    def connect(self, address: Any) -> None:
+        self._call("connect", (_as_addr(address),))
+
+    def accept(self) -> Tuple["ReplaySocket", Any]:
+        ev = self._call("accept", ())
+        assert ev.result is not None
+        fd, addr = ev.result
+        return ReplaySocket(self.net, fd), tuple(addr)
+
+    def send(self, data: Any, flags: int = 0) -> int:
+        args: Tuple[Any, ...] = (
+            (len(data), "MSG_OOB") if flags & _socket.MSG_OOB else (len(data),)
+        )
+        ev = self._call("send", args)
+        assert ev.result is not None
+        n, sent = ev.result
+        if bytes(data[:n]) != sent:
+            self.net._pos -= 1
+            index = self.net._index()
+            self.net._pos += 1
+            k = next((i for i in range(min(len(sent), n)) if data[i] != sent[i]), 0)
+            raise ReplayDiverged(
+                "event %d: the program sent other bytes than the recording on fd %d "
+                "(first difference at byte %d of the send)" % (index, self.fd, k),
+                index,
+            )
+        return int(n)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        args: Tuple[Any, ...] = (
+            (bufsize, "MSG_OOB") if flags & _socket.MSG_OOB else (bufsize,)
+        )
+        ev = self._call("recv", args)
+        assert ev.result is not None
+        return bytes(ev.result[0])
+
+    read = recv
+    write = send
+
+    def shutdown(self, how: int) -> None:
+        from asyncore_sim.trace import _SHUT
+
+        self._call("shutdown", (_SHUT.get(how, how),))
+
+    def getsockopt(self, level: int, optname: int, *rest: Any) -> Any:
+        from asyncore_sim.trace import _LEVELS, _OPTS
+
+        ev = self._call(
+            "getsockopt",
+            (_LEVELS.get(level, level), _OPTS.get((level, optname), optname)) + rest,
+        )
+        value = ev.result[0] if ev.result else 0
+        if isinstance(value, str):  # a pending error, recorded by name
+            return getattr(_errno, value, 0)
+        return value
+
+    def setsockopt(self, level: int, optname: int, value: Any, *rest: Any) -> None:
+        from asyncore_sim.trace import _LEVELS, _OPTS
+
+        self._call(
+            "setsockopt",
+            (_LEVELS.get(level, level), _OPTS.get((level, optname), optname), value)
+            + rest,
+        )
+
+    def getsockname(self) -> Any:
+        ev = self._call("getsockname", ())
+        return tuple(ev.result[0]) if ev.result else None
+
+    def getpeername(self) -> Any:
+        ev = self._call("getpeername", ())
+        return tuple(ev.result[0]) if ev.result else None
+
+    def close(self) -> None:
+        if self.fd < 0:
+            return
+        self._call("close", ())
+        self.fd = -1
+
+
+def _as_addr(address: Any) -> Any:
+    from asyncore_sim.trace import Addr
+
+    if isinstance(address, tuple) and len(address) >= 2:
+        return Addr((address[0], address[1]))
+    return address
