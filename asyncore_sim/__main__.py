@@ -21,7 +21,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         description="Run classic asyncore echo handlers on the real network "
         "(127.0.0.1) once per readiness method and report what was echoed.",
     )
+    from asyncore_sim._cli import add_commands
+
+    add_commands(sub)
     args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is not None:
+        return int(func(args))
     if args.command == "demo":
         from asyncore_sim._demo import run_demo
 

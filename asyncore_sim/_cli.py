@@ -1,0 +1,537 @@
+"""The ``check``, ``record``, ``replay`` and ``diff`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import runpy
+import sys
+import traceback
+from typing import Any, List, Optional, Tuple
+
+from asyncore_sim.scenario import (
+    NORMALIZATIONS,
+    ScenarioError,
+    compare_output,
+    extract_block,
+    load_scenario,
+    run_scenario,
+)
+from asyncore_sim.trace import (
+    Recorder,
+    Trace,
+    TraceFormatError,
+    first_difference,
+    format_difference,
+)
+
+__all__ = ["add_commands"]
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser(
+        "check",
+        help="replay every golden trace under traces/ and report",
+        description="Run every scenario (*.scenario) under the given paths on "
+        "fake_net and compare its output with the expected output and its "
+        "event trace with the golden trace; replay every recorded trace "
+        "(*.trace with a '# program:' header and no scenario) on fake_net. "
+        "Prints a table; exits 1 if anything differs, 2 on unusable input.",
+    )
+    p.add_argument(
+        "paths",
+        nargs="*",
+        default=["traces"],
+        help="files or directories (default: traces)",
+    )
+    p.add_argument(
+        "--rewrite",
+        action="store_true",
+        help="write the golden event traces from this run (on purpose: "
+        "review the diff before committing)",
+    )
+    p.add_argument(
+        "--seeds",
+        metavar="DIR",
+        help="also re-read each expected output from its source document "
+        "in DIR and compare",
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="show every difference in full"
+    )
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "record",
+        help="run a program and record its trace",
+        description="Run PROGRAM as __main__ with a recorder on the network and "
+        "write its trace. On the real network it uses real sockets (loopback "
+        "only, if you want a deterministic replay later); on fake it uses a "
+        "FakeNetwork, or a scenario's network with --scenario.",
+    )
+    p.add_argument("-o", "--output", required=True, help="trace file to write")
+    p.add_argument("--network", choices=("real", "fake"), default="real")
+    p.add_argument(
+        "--seed", type=int, default=0, help="FakeNetwork seed (with --network fake)"
+    )
+    p.add_argument(
+        "--scenario", help="use this scenario's network (implies --network fake)"
+    )
+    p.add_argument("program", help="the Python program")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    p.set_defaults(func=cmd_record)
+
+    p = sub.add_parser(
+        "replay",
+        help="replay a recorded trace on fake_net and compare",
+        description="Run the program again on a ReplayNetwork made from TRACE: "
+        "every socket answer comes from the recording. Reports the first "
+        "event that differs (exit 1) or that the replay is identical (exit 0).",
+    )
+    p.add_argument("trace", help="a trace written by 'record'")
+    p.add_argument(
+        "--program", help="the program (default: the trace's '# program:' header)"
+    )
+    p.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="its arguments (default: the trace's '# argv:' header)",
+    )
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser(
+        "diff",
+        help="compare two trace files",
+        description="Report the first event where B departs from A, with its "
+        "index, byte offset and a diff around it. Exit 0: same, 1: different.",
+    )
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument(
+        "--ignore-time",
+        action="store_true",
+        help="compare events without their time stamps",
+    )
+    p.add_argument(
+        "-C", "--context", type=int, default=3, help="events of context (default 3)"
+    )
+    p.set_defaults(func=cmd_diff)
+
+
+# -- running a program ------------------------------------------------------------
+
+
+def _run_program(program: str, args: List[str], rec: Recorder) -> Optional[str]:
+    """Run ``program`` as __main__ under ``rec``; the escaped exception, if any."""
+    from asyncore_sim import asyncore as core
+
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    sys.argv = [program] + list(args)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(program)))
+    try:
+        with rec:
+            try:
+                runpy.run_path(program, run_name="__main__")
+            finally:
+                core.close_all(ignore_all=True)
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            return "SystemExit(%r)" % (e.code,)
+    except BaseException as e:
+        from fake_net import ReplayDiverged
+
+        if isinstance(e, ReplayDiverged):
+            return str(e)
+        return traceback.format_exc()
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
+    return None
+
+
+def cmd_record(ns: argparse.Namespace) -> int:
+    if not os.path.isfile(ns.program):
+        print("asyncore-sim record: no such program: %s" % ns.program, file=sys.stderr)
+        return 2
+    args = [a for a in ns.args if a != "--"] if ns.args[:1] == ["--"] else ns.args
+    header = {"program": ns.program, "argv": " ".join(_quote(a) for a in args)}
+    if ns.scenario:
+        from asyncore_sim.scenario import build_network
+
+        try:
+            net: Any = build_network(load_scenario(ns.scenario))
+        except ScenarioError as e:
+            print("asyncore-sim record: %s" % e, file=sys.stderr)
+            return 2
+        header["scenario"] = ns.scenario
+    elif ns.network == "fake":
+        from fake_net import FakeNetwork
+
+        net = FakeNetwork(seed=ns.seed)
+        header["seed"] = str(ns.seed)
+    else:
+        from real_net import RealNetwork
+
+        net = RealNetwork()
+    rec = Recorder(net, header=header)
+    error = _run_program(ns.program, args, rec)
+    rec.trace.save(ns.output)
+    print(
+        "asyncore-sim: recorded %d events on the %s network to %s"
+        % (len(rec.events), rec.name, ns.output),
+        file=sys.stderr,
+    )
+    if error:
+        print("asyncore-sim: the program failed:\n%s" % error, file=sys.stderr)
+        return 1
+    return 0
+
+
+def _quote(a: str) -> str:
+    import shlex
+
+    return shlex.quote(a)
+
+
+def replay_trace(
+    trace: Trace, program: str, args: List[str]
+) -> Tuple[Trace, Optional[str]]:
+    """Run ``program`` on a ReplayNetwork of ``trace``; (new trace, error)."""
+    from fake_net import ReplayNetwork
+
+    net = ReplayNetwork(trace)
+    header = dict(trace.header)
+    header["network"] = "replay"
+    rec = Recorder(net, header=header)
+    error = _run_program(program, args, rec)
+    if error is None and not net.finished:
+        error = "the program stopped with %d recorded I/O event(s) not replayed" % len(
+            net.remaining()
+        )
+    return rec.trace, error
+
+
+def _program_of(
+    trace: Trace, path: str, program: Optional[str], args: List[str]
+) -> Tuple[str, List[str]]:
+    import shlex
+
+    if program is None:
+        program = trace.header.get("program")
+        if not program:
+            raise ScenarioError("%s: no '# program:' header; give --program" % path)
+        if not os.path.isabs(program) and not os.path.exists(program):
+            program = os.path.join(os.path.dirname(path), program)
+    if not args:
+        args = shlex.split(trace.header.get("argv", ""))
+    return program, args
+
+
+def cmd_replay(ns: argparse.Namespace) -> int:
+    try:
+        trace = Trace.load(ns.trace)
+        args = [a for a in ns.args if a != "--"] if ns.args[:1] == ["--"] else ns.args
+        program, args = _program_of(trace, ns.trace, ns.program, args)
+    except (TraceFormatError, ScenarioError, OSError) as e:
+        print("asyncore-sim replay: %s" % e, file=sys.stderr)
+        return 2
+    new, error = replay_trace(trace, program, args)
+    return _report_trace_diff(
+        trace.events, new.events, ns.trace, "replay", error, print_ok=True
+    )
+
+
+def _report_trace_diff(
+    expected: Any,
+    actual: Any,
+    exp_name: str,
+    act_name: str,
+    error: Optional[str],
+    print_ok: bool = False,
+    context: int = 3,
+    times: bool = True,
+) -> int:
+    diff = first_difference(expected, actual, times=times)
+    if diff is None and error is None:
+        if print_ok:
+            print("%s: %d events, identical" % (exp_name, len(expected)))
+        return 0
+    if diff is not None:
+        print(
+            format_difference(diff, expected, actual, context, exp_name, act_name),
+            end="",
+        )
+    if error:
+        print(error.rstrip())
+    return 1
+
+
+def cmd_diff(ns: argparse.Namespace) -> int:
+    try:
+        a, b = Trace.load(ns.a), Trace.load(ns.b)
+    except (TraceFormatError, OSError) as e:
+        print("asyncore-sim diff: %s" % e, file=sys.stderr)
+        return 2
+    return _report_trace_diff(
+        a.events,
+        b.events,
+        ns.a,
+        ns.b,
+        None,
+        print_ok=True,
+        context=ns.context,
+        times=not ns.ignore_time,
+    )
+
+
+# -- check --------------------------------------------------------------------------
+
+
+def _collect(paths: List[str]) -> Tuple[List[str], List[str]]:
+    scenarios: List[str] = []
+    traces: List[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            for root, dirs, files in os.walk(p):
+                dirs.sort()
+                for f in sorted(files):
+                    full = os.path.join(root, f)
+                    if f.endswith(".scenario"):
+                        scenarios.append(full)
+                    elif f.endswith(".trace"):
+                        traces.append(full)
+        elif p.endswith(".scenario"):
+            scenarios.append(p)
+        elif p.endswith(".trace"):
+            traces.append(p)
+        else:
+            raise ScenarioError("%s: not a directory, .scenario or .trace file" % p)
+    return scenarios, traces
+
+
+def cmd_check(ns: argparse.Namespace) -> int:
+    for p in ns.paths:
+        if not os.path.exists(p):
+            print(
+                "asyncore-sim check: %s does not exist (run from the project's "
+                "top directory, or give paths)"
+                % p,
+                file=sys.stderr,
+            )
+            return 2
+    try:
+        scenarios, traces = _collect(ns.paths)
+    except ScenarioError as e:
+        print("asyncore-sim check: %s" % e, file=sys.stderr)
+        return 2
+    rows: List[Tuple[str, str, str, str]] = []
+    notes: List[str] = []
+    failed = bad_input = 0
+    covered = set()
+    for path in scenarios:
+        try:
+            scn = load_scenario(path)
+        except ScenarioError as e:
+            rows.append((path, "fake", "-", "ERROR"))
+            notes.append(str(e))
+            bad_input += 1
+            continue
+        if scn.trace:
+            covered.add(os.path.abspath(scn.resolve(scn.trace)))
+        result, events, more = _check_scenario(scn, ns)
+        rows.append((_rel(path), "fake", str(events), result))
+        notes.extend(more)
+        if result not in ("ok", "rewritten"):
+            failed += 1
+    for path in traces:
+        if os.path.abspath(path) in covered:
+            continue
+        try:
+            trace = Trace.load(path)
+        except TraceFormatError as e:
+            rows.append((_rel(path), "replay", "-", "ERROR"))
+            notes.append(str(e))
+            bad_input += 1
+            continue
+        if "program" not in trace.header:
+            rows.append((_rel(path), "-", str(len(trace.events)), "skipped"))
+            notes.append(
+                "%s: no scenario uses it and it has no '# program:' header, "
+                "so it cannot be replayed"
+                % _rel(path)
+            )
+            continue
+        program, args = _program_of(trace, path, None, [])
+        new, error = replay_trace(trace, program, args)
+        diff = first_difference(trace.events, new.events)
+        if diff is None and error is None:
+            rows.append((_rel(path), "replay", str(len(trace.events)), "ok"))
+        else:
+            failed += 1
+            rows.append((_rel(path), "replay", str(len(trace.events)), "DIFFERS"))
+            if diff is not None:
+                notes.append(
+                    "%s (replayed on fake_net):\n%s"
+                    % (
+                        _rel(path),
+                        format_difference(
+                            diff, trace.events, new.events, 3, path, "replay"
+                        ),
+                    )
+                )
+            if error:
+                notes.append("%s: %s" % (_rel(path), error.rstrip()))
+    if not rows:
+        print(
+            "asyncore-sim check: no *.scenario or *.trace files under %s"
+            % ", ".join(ns.paths),
+            file=sys.stderr,
+        )
+        return 2
+    _table(rows)
+    if notes:
+        print()
+    for n in notes:
+        print(n.rstrip())
+    print()
+    ok = sum(1 for r in rows if r[3] in ("ok", "rewritten"))
+    print(
+        "%d checked: %d ok, %d differ, %d unusable" % (len(rows), ok, failed, bad_input)
+    )
+    if bad_input:
+        return 2
+    return 1 if failed else 0
+
+
+def _rel(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _check_scenario(scn: Any, ns: argparse.Namespace) -> Tuple[str, int, List[str]]:
+    notes: List[str] = []
+    name = _rel(scn.path)
+    problems = []
+    if ns.seeds and scn.source and scn.expect:
+        doc = os.path.join(ns.seeds, scn.source["doc"])
+        try:
+            with open(doc, encoding="utf-8") as f:
+                block = extract_block(
+                    f.read(),
+                    scn.source["after"],
+                    scn.source["until"],
+                    scn.source["indent"],
+                    doc,
+                )
+            with open(scn.resolve(scn.expect), encoding="utf-8", newline="") as f:
+                committed = f.read()
+            if block != committed:
+                problems.append("expected output differs from the block in %s" % doc)
+                notes.append(
+                    "%s: %s no longer equals the block read from %s"
+                    % (name, scn.expect, doc)
+                )
+        except (OSError, ScenarioError) as e:
+            problems.append("source")
+            notes.append("%s: cannot re-read the expected output: %s" % (name, e))
+    res = run_scenario(scn)
+    events = len(res.trace.events)
+    if res.error:
+        problems.append("error")
+        notes.append("%s: the program failed:\n%s" % (name, res.error.rstrip()))
+    if scn.expect:
+        with open(scn.resolve(scn.expect), encoding="utf-8", newline="") as f:
+            expected = f.read()
+        mismatch, used = compare_output(scn, expected, res.output)
+        if mismatch is not None:
+            problems.append("output")
+            notes.append(
+                "%s: output differs at line %d, column %d\n"
+                "  expected: %r\n  actual:   %r\n%s"
+                % (
+                    name,
+                    mismatch.line,
+                    mismatch.column,
+                    mismatch.expected[:120],
+                    mismatch.actual[:120],
+                    mismatch.diff if ns.verbose else _head(mismatch.diff, 30),
+                )
+            )
+        else:
+            for n in scn.normalize:
+                notes.append("%s: normalized: %s" % (name, NORMALIZATIONS[n]))
+            seen = set()
+            for mask, got in used:
+                if mask.line in seen:
+                    continue
+                seen.add(mask.line)
+                notes.append(
+                    "%s: masked (line %d, %s): %r matched %r"
+                    % (name, mask.line, mask.why, _clip(mask.text), _clip(got))
+                )
+    rewritten = False
+    if scn.trace:
+        golden_path = scn.resolve(scn.trace)
+        if ns.rewrite:
+            res.trace.save(golden_path)
+            rewritten = True
+        elif not os.path.exists(golden_path):
+            problems.append("no golden trace")
+            notes.append(
+                "%s: golden trace %s is missing: create it with "
+                "'asyncore-sim check --rewrite %s'"
+                % (name, scn.trace, name)
+            )
+        else:
+            try:
+                golden = Trace.load(golden_path)
+            except TraceFormatError as e:
+                problems.append("golden unreadable")
+                notes.append(str(e))
+            else:
+                diff = first_difference(golden.events, res.trace.events)
+                if diff is not None:
+                    problems.append("trace")
+                    notes.append(
+                        "%s: the event trace differs from %s:\n%s"
+                        % (
+                            name,
+                            scn.trace,
+                            format_difference(
+                                diff,
+                                golden.events,
+                                res.trace.events,
+                                3,
+                                scn.trace,
+                                "this run",
+                            ),
+                        )
+                    )
+    if problems:
+        return "DIFFERS (%s)" % ", ".join(problems), events, notes
+    return ("rewritten" if rewritten else "ok"), events, notes
+
+
+def _clip(s: str, n: int = 60) -> str:
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def _head(text: str, lines: int) -> str:
+    parts = text.splitlines()
+    if len(parts) <= lines:
+        return text
+    return "\n".join(parts[:lines]) + "\n... (%d more diff lines; -v shows all)" % (
+        len(parts) - lines
+    )
+
+
+def _table(rows: List[Tuple[str, str, str, str]]) -> None:
+    head = ("trace", "network", "events", "result")
+    widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
+    fmt = "%-*s  %-*s  %*s  %s"
+    print(fmt % (widths[0], head[0], widths[1], head[1], widths[2], head[2], head[3]))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print(fmt % (widths[0], r[0], widths[1], r[1], widths[2], r[2], r[3]))
