@@ -162,7 +162,7 @@ def _quoted(token: str, where: str) -> str:
         raise ScenarioError("%s: %s" % (where, e)) from None
 
 
-_QTOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/(?:[^/\\]|\\.)*/|\S+')
+_QTOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/(?:[^/\\]|\\.)*/(?=\s|$)|\S+')
 
 
 def _tokens(line: str) -> List[str]:

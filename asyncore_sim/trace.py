@@ -640,6 +640,13 @@ class Recorder:
         )
         return wrapped
 
+    def socketpair(self) -> Tuple["TracingSocket", "TracingSocket"]:
+        """The wrapped network's ``socketpair()``, recorded."""
+        a, b = self.inner.socketpair()
+        wa, wb = TracingSocket(self, a), TracingSocket(self, b)
+        self.add("socketpair", wa._tfd, (), (wb._tfd,))
+        return wa, wb
+
     def has_poller(self, method: str) -> bool:
         return bool(self.inner.has_poller(method))
 
