@@ -107,9 +107,11 @@ _reraised_exceptions = (ExitNow, KeyboardInterrupt, SystemExit)
 _tracer: Any = None
 
 
-def _note_error(obj: Any) -> None:
+def _note(obj: Any, name: str) -> None:
+    """Report a callback on a cold path (errors, closes); the hot paths
+    (read, write, connect, accept) test ``_tracer`` inline instead."""
     if _tracer is not None:
-        _tracer.callback(obj, "handle_error")
+        _tracer.callback(obj, name)
 
 
 def read(obj: Any) -> None:
@@ -118,7 +120,7 @@ def read(obj: Any) -> None:
     except _reraised_exceptions:
         raise
     except BaseException:
-        _note_error(obj)
+        _note(obj, "handle_error")
         obj.handle_error()
 
 
@@ -128,7 +130,7 @@ def write(obj: Any) -> None:
     except _reraised_exceptions:
         raise
     except BaseException:
-        _note_error(obj)
+        _note(obj, "handle_error")
         obj.handle_error()
 
 
@@ -138,7 +140,7 @@ def _exception(obj: Any) -> None:
     except _reraised_exceptions:
         raise
     except BaseException:
-        _note_error(obj)
+        _note(obj, "handle_error")
         obj.handle_error()
 
 
@@ -156,21 +158,19 @@ def readwrite(obj: Any, flags: int) -> None:
         if flags & _PRI:
             obj.handle_expt_event()
         if flags & _CLOSE_BITS:
-            if _tracer is not None:
-                _tracer.callback(obj, "handle_close")
+            _note(obj, "handle_close")
             obj.handle_close()
     except OSError as e:
         if e.errno not in _DISCONNECTED:
-            _note_error(obj)
+            _note(obj, "handle_error")
             obj.handle_error()
         else:
-            if _tracer is not None:
-                _tracer.callback(obj, "handle_close")
+            _note(obj, "handle_close")
             obj.handle_close()
     except _reraised_exceptions:
         raise
     except BaseException:
-        _note_error(obj)
+        _note(obj, "handle_error")
         obj.handle_error()
 
 
@@ -416,17 +416,18 @@ class _Waiter:
         if not map:
             return
         tracer = _tracer
+        if tracer is None:  # the recorder stopped since loop() began
+            self.step(timeout)
+            return
         objs = list(map.values())
         fds = list(map)
         select_mode = self.method == "select"
         masks = []
         for o in objs:
             r = o.readable()
-            if tracer is not None:
-                tracer.callback(o, "readable", r)
+            tracer.callback(o, "readable", r)
             w = o.writable()
-            if tracer is not None:
-                tracer.callback(o, "writable", w)
+            tracer.callback(o, "writable", w)
             if select_mode:
                 mask = (7 if w and not o.accepting else 3) if r else (
                     (2 if o.accepting else 6) if w else 0)
@@ -441,6 +442,8 @@ class _Waiter:
         else:
             changed = True
             reset = self._update(fds, objs, masks, False)
+        # The wait and dispatch below repeat _step_select's and _step_poll's
+        # tails: those stay inline for speed; this path only runs when recording.
         if select_mode:
             if not self.any_interest:
                 self.net.sleep(timeout)
@@ -737,8 +740,7 @@ class dispatcher:
             if why.errno == EWOULDBLOCK:
                 return 0
             if why.errno in _DISCONNECTED:
-                if _tracer is not None:
-                    _tracer.callback(self, "handle_close")
+                _note(self, "handle_close")
                 self.handle_close()
                 return 0
             raise
@@ -749,15 +751,13 @@ class dispatcher:
         except OSError as why:
             # winsock sometimes raises ENOTCONN here (CPython's comment).
             if why.errno in _DISCONNECTED:
-                if _tracer is not None:
-                    _tracer.callback(self, "handle_close")
+                _note(self, "handle_close")
                 self.handle_close()
                 return b""
             raise
         if not data:
             # An empty read means the peer closed: say so.
-            if _tracer is not None:
-                _tracer.callback(self, "handle_close")
+            _note(self, "handle_close")
             self.handle_close()
             return b""
         return data  # type: ignore[no-any-return]
@@ -828,12 +828,10 @@ class dispatcher:
         # channel is closed, as for an empty read) or out-of-band data.
         err = self.socket.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         if err != 0:
-            if _tracer is not None:
-                _tracer.callback(self, "handle_close")
+            _note(self, "handle_close")
             self.handle_close()
         else:
-            if _tracer is not None:
-                _tracer.callback(self, "handle_expt")
+            _note(self, "handle_expt")
             self.handle_expt()
 
     def handle_error(self) -> None:
