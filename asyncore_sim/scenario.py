@@ -56,7 +56,6 @@ import logging
 import os
 import re
 import runpy
-import shlex
 import sys
 import tempfile
 import warnings
@@ -732,7 +731,3 @@ def extract_block(
             ln = ""
         out.append(ln)
     return "\n".join(out) + "\n"
-
-
-def split_args(text: str) -> List[str]:
-    return shlex.split(text)

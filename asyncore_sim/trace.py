@@ -47,7 +47,6 @@ from typing import (
     Any,
     Dict,
     Iterable,
-    Iterator,
     List,
     Optional,
     Sequence,
@@ -485,6 +484,42 @@ def letters_mask(text: str) -> int:
     return 0 if text == "0" else sum(bits[c] for c in text)
 
 
+# How a call's arguments appear in a trace: the recorder writes them and the
+# replay network matches the program's calls against them, so both use these.
+
+
+def readiness_text(pairs: Iterable[Tuple[int, int]]) -> str:
+    """``fd:letters,...`` for (fd, mask) pairs with a nonzero mask; "0" if none."""
+    return ",".join("%d:%s" % (fd, mask_letters(m)) for fd, m in pairs if m) or "0"
+
+
+def parse_readiness(text: str) -> List[Tuple[int, int]]:
+    """The (fd, mask) pairs of a :func:`readiness_text`."""
+    if text == "0":
+        return []
+    pairs = []
+    for item in text.split(","):
+        fd, _, letters = item.partition(":")
+        pairs.append((int(fd), letters_mask(letters)))
+    return pairs
+
+
+def socket_args(family: int, type: int) -> Tuple[Any, ...]:
+    return (_FAMILIES.get(int(family), int(family)), _TYPES.get(int(type), int(type)))
+
+
+def size_args(n: int, flags: int) -> Tuple[Any, ...]:
+    return (n, "MSG_OOB") if flags & _MSG_OOB else (n,)
+
+
+def sockopt_args(level: int, optname: int) -> Tuple[Any, ...]:
+    return (_LEVELS.get(level, level), _OPTS.get((level, optname), optname))
+
+
+def shutdown_args(how: int) -> Tuple[Any, ...]:
+    return (_SHUT.get(how, how),)
+
+
 def _err_value(exc: BaseException) -> Err:
     code = getattr(exc, "errno", None)
     if isinstance(exc, OSError) and code is not None:
@@ -492,7 +527,7 @@ def _err_value(exc: BaseException) -> Err:
     return Err(type(exc).__name__)
 
 
-def _addr(value: Any) -> Any:
+def addr_value(value: Any) -> Any:
     if isinstance(value, tuple) and len(value) >= 2:
         return Addr((value[0], value[1]))
     return value
@@ -520,7 +555,6 @@ class Recorder:
         self.trace.header.setdefault("network", self.name)
         self.events = self.trace.events
         self._t0 = network.monotonic()
-        self._virtual = self.name != "real"
         self.now = 0.0
         self._fds: Dict[int, int] = {}  # the network's fd -> trace fd
         self._used: List[int] = []
@@ -622,22 +656,10 @@ class Recorder:
         try:
             sock = self.inner.socket(family, type)
         except BaseException as e:
-            self.add(
-                "socket",
-                -1,
-                (
-                    _FAMILIES.get(int(family), int(family)),
-                    _TYPES.get(int(type), int(type)),
-                ),
-                (_err_value(e),),
-            )
+            self.add("socket", -1, socket_args(family, type), (_err_value(e),))
             raise
         wrapped = TracingSocket(self, sock)
-        self.add(
-            "socket",
-            wrapped._tfd,
-            (_FAMILIES.get(int(family), int(family)), _TYPES.get(int(type), int(type))),
-        )
+        self.add("socket", wrapped._tfd, socket_args(family, type))
         return wrapped
 
     def socketpair(self) -> Tuple["TracingSocket", "TracingSocket"]:
@@ -698,12 +720,7 @@ class TracingPoller:
     ) -> Any:
         rec = self.rec
         tfd = rec.tfd
-        interest = (
-            ",".join(
-                "%d:%s" % (tfd(fd), mask_letters(m)) for fd, m in zip(fds, masks) if m
-            )
-            or "0"
-        )
+        interest = readiness_text((tfd(fd), m) for fd, m in zip(fds, masks))
         try:
             answer = self.inner.wait(fds, masks, changed, reset, timeout)
         except BaseException as e:
@@ -721,14 +738,9 @@ class TracingPoller:
             for fd, ev in answer:
                 got[fd] = got.get(fd, 0) | ev
         pos = {fd: i for i, fd in enumerate(fds)}
-        ready = (
-            ",".join(
-                "%d:%s" % (tfd(fd), mask_letters(m))
-                for fd, m in sorted(
-                    got.items(), key=lambda kv: pos.get(kv[0], len(pos))
-                )
-            )
-            or "0"
+        ready = readiness_text(
+            (tfd(fd), m)
+            for fd, m in sorted(got.items(), key=lambda kv: pos.get(kv[0], len(pos)))
         )
         rec.add("wait", -1, (self.method, timeout, interest), (ready,))
         return answer
@@ -771,37 +783,37 @@ class TracingSocket:
         self._sock.setblocking(flag)
 
     def bind(self, address: Any) -> None:
-        self._call("bind", (_addr(address),), self._sock.bind, address)
-        self._rec.add("bind", self._tfd, (_addr(address),))
+        self._call("bind", (addr_value(address),), self._sock.bind, address)
+        self._rec.add("bind", self._tfd, (addr_value(address),))
 
     def listen(self, backlog: int) -> None:
         self._call("listen", (backlog,), self._sock.listen, backlog)
         self._rec.add("listen", self._tfd, (backlog,))
 
     def connect_ex(self, address: Any) -> int:
-        err = self._call("connect", (_addr(address),), self._sock.connect_ex, address)
+        err = self._call(
+            "connect", (addr_value(address),), self._sock.connect_ex, address
+        )
         self._rec.add(
             "connect",
             self._tfd,
-            (_addr(address),),
+            (addr_value(address),),
             (_errno.errorcode.get(err, err) if err else 0,),
         )
         return err  # type: ignore[no-any-return]
 
     def connect(self, address: Any) -> None:
-        self._call("connect", (_addr(address),), self._sock.connect, address)
-        self._rec.add("connect", self._tfd, (_addr(address),), (0,))
+        self._call("connect", (addr_value(address),), self._sock.connect, address)
+        self._rec.add("connect", self._tfd, (addr_value(address),), (0,))
 
     def accept(self) -> Tuple[Any, Any]:
         conn, addr = self._call("accept", (), self._sock.accept)
         wrapped = TracingSocket(self._rec, conn)
-        self._rec.add("accept", self._tfd, (), (wrapped._tfd, _addr(addr)))
+        self._rec.add("accept", self._tfd, (), (wrapped._tfd, addr_value(addr)))
         return wrapped, addr
 
     def send(self, data: Any, flags: int = 0) -> int:
-        args: Tuple[Any, ...] = (
-            (len(data), "MSG_OOB") if flags & _MSG_OOB else (len(data),)
-        )
+        args = size_args(len(data), flags)
         n = (
             self._call("send", args, self._sock.send, data, flags)
             if flags
@@ -811,7 +823,7 @@ class TracingSocket:
         return n  # type: ignore[no-any-return]
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        args: Tuple[Any, ...] = (bufsize, "MSG_OOB") if flags & _MSG_OOB else (bufsize,)
+        args = size_args(bufsize, flags)
         data = (
             self._call("recv", args, self._sock.recv, bufsize, flags)
             if flags
@@ -824,12 +836,12 @@ class TracingSocket:
     write = send
 
     def shutdown(self, how: int) -> None:
-        args = (_SHUT.get(how, how),)
+        args = shutdown_args(how)
         self._call("shutdown", args, self._sock.shutdown, how)
         self._rec.add("shutdown", self._tfd, args)
 
     def getsockopt(self, level: int, optname: int, *rest: Any) -> Any:
-        args = (_LEVELS.get(level, level), _OPTS.get((level, optname), optname)) + rest
+        args = sockopt_args(level, optname) + rest
         value = self._call(
             "getsockopt", args, self._sock.getsockopt, level, optname, *rest
         )
@@ -841,11 +853,7 @@ class TracingSocket:
         return value
 
     def setsockopt(self, level: int, optname: int, value: Any, *rest: Any) -> None:
-        args = (
-            _LEVELS.get(level, level),
-            _OPTS.get((level, optname), optname),
-            value,
-        ) + rest
+        args = sockopt_args(level, optname) + (value,) + rest
         self._call(
             "setsockopt", args, self._sock.setsockopt, level, optname, value, *rest
         )
@@ -853,12 +861,12 @@ class TracingSocket:
 
     def getsockname(self) -> Any:
         value = self._call("getsockname", (), self._sock.getsockname)
-        self._rec.add("getsockname", self._tfd, (), (_addr(value),))
+        self._rec.add("getsockname", self._tfd, (), (addr_value(value),))
         return value
 
     def getpeername(self) -> Any:
         value = self._call("getpeername", (), self._sock.getpeername)
-        self._rec.add("getpeername", self._tfd, (), (_addr(value),))
+        self._rec.add("getpeername", self._tfd, (), (addr_value(value),))
         return value
 
     def close(self) -> None:
@@ -870,7 +878,3 @@ class TracingSocket:
         fd, self._fd = self._fd, -1
         rec.add("close", self._tfd, ())
         rec._close_fd(fd)
-
-
-def iter_callbacks(events: Iterable[TraceEvent]) -> Iterator[TraceEvent]:
-    return (e for e in events if e.is_callback)

@@ -15,6 +15,7 @@ Time is the recording's: ``monotonic()`` is the stamp of the last wait.
 from __future__ import annotations
 
 import errno as _errno
+import os
 import socket as _socket
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -23,8 +24,13 @@ from asyncore_sim.trace import (
     Err,
     Trace,
     TraceEvent,
-    letters_mask,
-    mask_letters,
+    addr_value,
+    parse_readiness,
+    readiness_text,
+    shutdown_args,
+    size_args,
+    socket_args,
+    sockopt_args,
 )
 
 __all__ = ["ReplayNetwork", "ReplayDiverged"]
@@ -42,18 +48,12 @@ def _raise_recorded(err: Err) -> None:
     name = str(err)
     code = getattr(_errno, name, None)
     if isinstance(code, int):
-        raise OSError(code, _errno.errorcode.get(code, name) and _strerror(code))
+        raise OSError(code, os.strerror(code))
     if name == "timeout":
         raise _socket.timeout("timed out")
     if name == "gaierror":
         raise _socket.gaierror(_socket.EAI_NONAME, "Name or service not known")
     raise OSError("recorded error %s" % name)
-
-
-def _strerror(code: int) -> str:
-    import os
-
-    return os.strerror(code)
 
 
 class ReplayNetwork:
@@ -122,12 +122,10 @@ class ReplayNetwork:
                 % (index, ev.line()),
                 index,
             )
-        from asyncore_sim.trace import _FAMILIES, _TYPES
-
         self._next(
             "socket",
             ev.fd,
-            (_FAMILIES.get(int(family), int(family)), _TYPES.get(int(type), int(type))),
+            socket_args(family, type),
         )
         return ReplaySocket(self, ev.fd)
 
@@ -194,17 +192,9 @@ class ReplayPoller:
         reset: Sequence[int],
         timeout: Optional[float],
     ) -> Any:
-        interest = (
-            ",".join("%d:%s" % (fd, mask_letters(m)) for fd, m in zip(fds, masks) if m)
-            or "0"
-        )
+        interest = readiness_text(zip(fds, masks))
         ev = self.net._next("wait", -1, (self.method, timeout, interest))
-        ready = str(ev.result[0]) if ev.result else "0"
-        got: List[Tuple[int, int]] = []
-        if ready != "0":
-            for item in ready.split(","):
-                fd, _, letters = item.partition(":")
-                got.append((int(fd), letters_mask(letters)))
+        got = parse_readiness(str(ev.result[0]) if ev.result else "0")
         if self.method != "select":
             return got
         r = [fd for fd, m in got if m & 1]
@@ -244,20 +234,20 @@ class ReplaySocket:
         return self.net._next(kind, self.fd, args)
 
     def bind(self, address: Any) -> None:
-        self._call("bind", (_as_addr(address),))
+        self._call("bind", (addr_value(address),))
 
     def listen(self, backlog: int) -> None:
         self._call("listen", (backlog,))
 
     def connect_ex(self, address: Any) -> int:
-        ev = self._call("connect", (_as_addr(address),))
+        ev = self._call("connect", (addr_value(address),))
         value = ev.result[0] if ev.result else 0
         if isinstance(value, str):  # recorded by errno name
             return int(getattr(_errno, value))
         return int(value)
 
     def connect(self, address: Any) -> None:
-        self._call("connect", (_as_addr(address),))
+        self._call("connect", (addr_value(address),))
 
     def accept(self) -> Tuple["ReplaySocket", Any]:
         ev = self._call("accept", ())
@@ -266,16 +256,11 @@ class ReplaySocket:
         return ReplaySocket(self.net, fd), tuple(addr)
 
     def send(self, data: Any, flags: int = 0) -> int:
-        args: Tuple[Any, ...] = (
-            (len(data), "MSG_OOB") if flags & _socket.MSG_OOB else (len(data),)
-        )
-        ev = self._call("send", args)
+        ev = self._call("send", size_args(len(data), flags))
         assert ev.result is not None
         n, sent = ev.result
         if bytes(data[:n]) != sent:
-            self.net._pos -= 1
-            index = self.net._index()
-            self.net._pos += 1
+            index = self.net._io[self.net._pos - 1][0]  # the event just played
             k = next((i for i in range(min(len(sent), n)) if data[i] != sent[i]), 0)
             raise ReplayDiverged(
                 "event %d: the program sent other bytes than the recording on fd %d "
@@ -285,10 +270,7 @@ class ReplaySocket:
         return int(n)
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        args: Tuple[Any, ...] = (
-            (bufsize, "MSG_OOB") if flags & _socket.MSG_OOB else (bufsize,)
-        )
-        ev = self._call("recv", args)
+        ev = self._call("recv", size_args(bufsize, flags))
         assert ev.result is not None
         return bytes(ev.result[0])
 
@@ -296,30 +278,17 @@ class ReplaySocket:
     write = send
 
     def shutdown(self, how: int) -> None:
-        from asyncore_sim.trace import _SHUT
-
-        self._call("shutdown", (_SHUT.get(how, how),))
+        self._call("shutdown", shutdown_args(how))
 
     def getsockopt(self, level: int, optname: int, *rest: Any) -> Any:
-        from asyncore_sim.trace import _LEVELS, _OPTS
-
-        ev = self._call(
-            "getsockopt",
-            (_LEVELS.get(level, level), _OPTS.get((level, optname), optname)) + rest,
-        )
+        ev = self._call("getsockopt", sockopt_args(level, optname) + rest)
         value = ev.result[0] if ev.result else 0
         if isinstance(value, str):  # a pending error, recorded by name
             return getattr(_errno, value, 0)
         return value
 
     def setsockopt(self, level: int, optname: int, value: Any, *rest: Any) -> None:
-        from asyncore_sim.trace import _LEVELS, _OPTS
-
-        self._call(
-            "setsockopt",
-            (_LEVELS.get(level, level), _OPTS.get((level, optname), optname), value)
-            + rest,
-        )
+        self._call("setsockopt", sockopt_args(level, optname) + (value,) + rest)
 
     def getsockname(self) -> Any:
         ev = self._call("getsockname", ())
@@ -341,11 +310,3 @@ class ReplaySocket:
             if ev.kind == "close" and ev.fd == self.fd:
                 net._pos += 1
         self.fd = -1
-
-
-def _as_addr(address: Any) -> Any:
-    from asyncore_sim.trace import Addr
-
-    if isinstance(address, tuple) and len(address) >= 2:
-        return Addr((address[0], address[1]))
-    return address
