@@ -38,6 +38,9 @@ __all__ = [
     "InterruptWait",
     "PendingError",
     "ExceptionalFile",
+    "CutSends",
+    "CutReads",
+    "DelaySegments",
     "LINUX_CONNECT_TIMEOUT",
 ]
 
@@ -94,6 +97,8 @@ class Fault:
     """Base of all rules (not instantiated itself)."""
 
     site: ClassVar[str] = ""
+    #: Scripted rules answer by call number (``verdict_at``), not by drawing.
+    scripted: ClassVar[bool] = False
     match: Match = attrs.field(default=ANY, kw_only=True)
     times: Optional[int] = attrs.field(default=None, kw_only=True, validator=_positive)
     probability: float = attrs.field(default=1.0, kw_only=True, validator=_probability)
@@ -144,6 +149,84 @@ class Delay(Fault):
     def verdict(self, rng: Any) -> Optional[float]:
         extra = rng.uniform(0.0, self.jitter) if self.jitter else 0.0
         return self.seconds + extra
+
+
+def _sizes(value: Any) -> Tuple[Any, ...]:
+    return tuple(value)
+
+
+def _check_sizes(low: int) -> Any:
+    def check(instance: Any, attribute: Any, value: Tuple[Optional[int], ...]) -> None:
+        for i, k in enumerate(value):
+            if k is not None and (not isinstance(k, int) or k < low):
+                raise ValueError(
+                    "%s[%d] must be None or an int >= %d, got %r"
+                    % (attribute.name, i, low, k)
+                )
+
+    return check
+
+
+@attrs.frozen
+class CutSends(Fault):
+    """A script for the sends on matching sockets, one entry per call: the
+    i-th send accepts at most ``sizes[i]`` bytes (``0``: it fails with
+    EWOULDBLOCK; ``None``: untouched).  Sends past the script are untouched.
+
+    The sends are counted in the order the network sees them, across every
+    matching socket; a send to a full buffer (EWOULDBLOCK anyway) counts too.
+    """
+
+    site: ClassVar[str] = "send"
+    scripted: ClassVar[bool] = True
+    sizes: Tuple[Optional[int], ...] = attrs.field(
+        default=(), converter=_sizes, validator=_check_sizes(0)
+    )
+
+    def verdict_at(self, i: int, n: int) -> Optional[int]:
+        if i >= len(self.sizes):
+            return None
+        k = self.sizes[i]
+        return k if k is not None and k < n else None
+
+
+@attrs.frozen
+class CutReads(Fault):
+    """A script for the reads on matching sockets: the i-th recv that could
+    return more than one byte returns at most ``sizes[i]`` (>= 1; ``None``:
+    untouched).  Reads past the script are untouched."""
+
+    site: ClassVar[str] = "recv"
+    scripted: ClassVar[bool] = True
+    sizes: Tuple[Optional[int], ...] = attrs.field(
+        default=(), converter=_sizes, validator=_check_sizes(1)
+    )
+
+    def verdict_at(self, i: int, n: int) -> Optional[int]:
+        if i >= len(self.sizes):
+            return None
+        k = self.sizes[i]
+        return k if k is not None and k < n else None
+
+
+@attrs.frozen
+class DelaySegments(Fault):
+    """A script of delivery delays: the i-th segment sent by a matching
+    socket arrives ``seconds[i]`` after it is sent (segments keep their
+    order, as with :class:`Delay`); later segments are not delayed."""
+
+    site: ClassVar[str] = "deliver"
+    scripted: ClassVar[bool] = True
+    seconds: Tuple[float, ...] = attrs.field(default=(), converter=_sizes)
+
+    @seconds.validator
+    def _non_negative(self, attribute: Any, value: Tuple[float, ...]) -> None:
+        for i, s in enumerate(value):
+            if not isinstance(s, (int, float)) or s < 0:
+                raise ValueError("seconds[%d] must be >= 0, got %r" % (i, s))
+
+    def verdict_at(self, i: int, n: int) -> Optional[float]:
+        return float(self.seconds[i]) if i < len(self.seconds) else None
 
 
 @attrs.frozen

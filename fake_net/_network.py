@@ -68,6 +68,12 @@ EPHEMERAL_PORTS = (32768, 60999)
 DEFAULT_CAPACITY = 65536
 
 _FIRST_FD = 3  # 0, 1 and 2 are the standard streams
+
+#: A loop that keeps finding something ready but does no I/O (a dispatcher
+#: whose writable() is always true, say) spins; on a real machine time passes
+#: while it does, so delayed segments and timers still come.  After this many
+#: such waits in a row the clock jumps to the next scheduled event.
+SPIN_WAITS = 64
 _NO_SPURIOUS: List[Tuple[int, int]] = []  # shared, never mutated
 
 
@@ -116,6 +122,9 @@ class FakeNetwork:
         self.now = 0.0
         self.steps = 0
         self._idle = 0
+        self._activity = 0  # I/O operations so far (see SPIN_WAITS)
+        self._spin_mark = -1
+        self._spins = 0
         self._log: List[Tuple[float, str, int, Tuple[Any, ...]]] = []
         self._timers: List[Tuple[float, int, Callable[..., None], Tuple[Any, ...]]] = []
         self._seq = 0
@@ -136,6 +145,7 @@ class FakeNetwork:
         self._remotes: Dict[Tuple[str, int], "RemoteServer"] = {}
         self.faults: List[_faults.Fault] = []
         self._fault_uses: List[int] = []
+        self._fault_calls: List[int] = []  # matching calls seen, per scripted rule
         self._fired: Dict[Tuple[int, int, str], bool] = {}
         self._send_rules = self._recv_rules = self._deliver_rules = False
         self._stream_rules = self._connect_rules = self._wait_rules = False
@@ -193,6 +203,22 @@ class FakeNetwork:
 
     def monotonic(self) -> float:
         return self.now
+
+    @property
+    def activity(self) -> int:
+        """How many operations (sends, recvs, accepts, faults...) so far."""
+        return self._activity
+
+    @property
+    def scheduled(self) -> int:
+        """How many events (deliveries, timed faults...) are still to come."""
+        return len(self._timers)
+
+    @property
+    def idle(self) -> int:
+        """How many readiness calls in a row found nothing ready while
+        nothing was scheduled: > 0 means the run has gone quiet."""
+        return self._idle
 
     def wrap_file(self, fd: int) -> FakeFileWrapper:
         """``file_wrapper`` over ``fd``: a simulated descriptor, or else a
@@ -278,6 +304,7 @@ class FakeNetwork:
         index = len(self.faults)
         self.faults.append(fault)
         self._fault_uses.append(0)
+        self._fault_calls.append(0)
         site = fault.site
         if site == "send":
             self._send_rules = True
@@ -666,7 +693,11 @@ class FakeNetwork:
         for index, fault in enumerate(self.faults):
             if fault.site != site or not self._rule_applies(index, fault, sock, port):
                 continue
-            if sized:
+            if fault.scripted:
+                call = self._fault_calls[index]
+                self._fault_calls[index] = call + 1
+                verdict = fault.verdict_at(call, n)  # type: ignore[attr-defined]
+            elif sized:
                 verdict = fault.verdict(n, self.random)  # type: ignore[attr-defined]
             else:
                 verdict = fault.verdict(self.random)  # type: ignore[attr-defined]
@@ -857,6 +888,7 @@ class FakeNetwork:
         )
 
     def _log_event(self, kind: str, fd: Optional[int], data: Tuple[Any, ...]) -> None:
+        self._activity += 1
         if self.record:
             self._log.append((self.now, kind, -1 if fd is None else fd, data))
 
@@ -890,6 +922,16 @@ class FakeNetwork:
         result, ready = collect(spurious)
         if ready:
             self._idle = 0
+            if timers:
+                if self._activity != self._spin_mark:
+                    self._spin_mark = self._activity
+                    self._spins = 0
+                else:
+                    self._spins += 1
+                    if self._spins >= SPIN_WAITS:
+                        self._spins = 0
+                        self._advance_to(timers[0][0])
+                        result, _ = collect(spurious)
             return result
         deadline = None if timeout is None else self.now + timeout
         while True:

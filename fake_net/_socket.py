@@ -319,6 +319,7 @@ class FakeSocket:
             else:
                 chunk = bytes(view)
             self.sent += k
+            net._activity += 1
             if net.record:
                 net._log.append((net.now, "send", self.fd, (n, k, chunk)))  # type: ignore[arg-type]
             self._transmit(chunk)
@@ -387,6 +388,7 @@ class FakeSocket:
             else:
                 data = bytes(memoryview(rbuf)[:k])
                 del rbuf[:k]
+            net._activity += 1
             if net.record:
                 net._log.append((net.now, "recv", self.fd, (bufsize, data)))  # type: ignore[arg-type]
             peer = self.peer
