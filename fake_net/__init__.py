@@ -33,7 +33,10 @@ from fake_net._faults import (
     LINUX_CONNECT_TIMEOUT,
     ConnectLatency,
     ConnectTimeout,
+    CutReads,
+    CutSends,
     Delay,
+    DelaySegments,
     ExceptionalFile,
     Fault,
     InjectOOB,
@@ -49,6 +52,7 @@ from fake_net._faults import (
 )
 from fake_net._files import FakeFileWrapper
 from fake_net._network import DEFAULT_NAMES, FakeNetwork
+from fake_net._plan import FaultPlan, StreamEnd
 from fake_net._poller import FakePoller
 from fake_net._remote import RemoteServer
 from fake_net._replay import ReplayDiverged, ReplayNetwork
@@ -58,8 +62,11 @@ __all__ = [
     "ANY",
     "ConnectLatency",
     "ConnectTimeout",
+    "CutReads",
+    "CutSends",
     "DEFAULT_NAMES",
     "Delay",
+    "DelaySegments",
     "Event",
     "ExceptionalFile",
     "FakeFileWrapper",
@@ -67,6 +74,7 @@ __all__ = [
     "FakePoller",
     "FakeSocket",
     "Fault",
+    "FaultPlan",
     "InjectOOB",
     "InterruptWait",
     "LINUX_CONNECT_TIMEOUT",
@@ -85,5 +93,6 @@ __all__ = [
     "SimulationError",
     "SimulationStuck",
     "SpuriousReady",
+    "StreamEnd",
     "oserror",
 ]
