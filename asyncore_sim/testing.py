@@ -1,0 +1,219 @@
+"""Running handler code under a fault plan, for tests.
+
+:func:`simulate` sets up one isolated, recorded run: a seeded
+:class:`fake_net.FakeNetwork` carrying a :class:`fake_net.FaultPlan`, made
+current, with the default socket map emptied for the run (and restored
+afterwards), so ordinary asyncore programs that never pass ``map=`` run on
+it unchanged::
+
+    from asyncore_sim.testing import simulate
+    from fake_net import FaultPlan, Match
+
+    def test_echo():
+        with simulate(FaultPlan(sends=(1,), match=Match(side="server"))) as sim:
+            server = EchoServer(("localhost", 0))
+            client = EchoClient(*server.address, message=b"hello")
+            sim.run()                       # until the map empties or it goes quiet
+        assert client.received == b"hello"
+
+Every channel still open is closed when the block ends.  If the block fails
+inside a pytest run with the asyncore-sim plugin, the run's trace is written
+to a file and the failure report names the seed, the plan, the trace file
+and the command that reproduces it (see :mod:`asyncore_sim.pytest_plugin`).
+Outside pytest, ``simulate(..., trace_on_failure="run.trace")`` does the same.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Dict, List, Optional
+
+from asyncore_sim.trace import Recorder, Trace
+
+__all__ = ["Sim", "SimulationDidNotSettle", "simulate"]
+
+
+class SimulationDidNotSettle(AssertionError):
+    """:meth:`Sim.run` used up its iterations before the run settled."""
+
+
+#: Iterations without I/O (nothing scheduled) after which a run that keeps
+#: finding something ready counts as settled: it is a busy loop.
+SPIN_ITERATIONS = 100
+
+#: Set by the pytest plugin around each test: told of every Sim entered
+#: (``"start"``) and of every Sim whose block raised (``"fail"``), so the
+#: failure report can write the failing run's trace.  None outside pytest.
+_observer: Optional[Callable[[str, "Sim"], None]] = None
+
+
+class Sim:
+    """One run on a simulated network (made by :func:`simulate`)."""
+
+    def __init__(
+        self,
+        plan: Any = None,
+        *,
+        seed: int = 0,
+        network: Any = None,
+        record: bool = True,
+        trace_on_failure: Optional[str] = None,
+        header: Optional[Dict[str, str]] = None,
+    ) -> None:
+        from fake_net import FaultPlan
+
+        if plan is None:
+            plan = FaultPlan()
+        elif not isinstance(plan, FaultPlan):
+            raise TypeError("plan must be a fake_net.FaultPlan, not %r" % (plan,))
+        self.plan = plan
+        self.seed = seed
+        if network is None:
+            network = plan.network(seed=seed)
+        elif plan:
+            plan.install(network)
+        self.net = network
+        head = {"seed": str(seed), "plan": plan.to_json()}
+        head.update(header or {})
+        self.recorder: Optional[Recorder] = (
+            Recorder(network, header=head) if record else None
+        )
+        self.trace_on_failure = trace_on_failure
+        self.error: Optional[BaseException] = None
+        self.trace_path: Optional[str] = None
+        self._saved: Optional[Dict[Any, Any]] = None
+        self._entered: Any = None
+
+    def __repr__(self) -> str:
+        return "<Sim seed=%d %r>" % (self.seed, self.plan)
+
+    # -- the run ------------------------------------------------------------
+
+    @property
+    def map(self) -> Dict[Any, Any]:
+        """The socket map of the run: the default one, emptied for it."""
+        from asyncore_sim import asyncore as core
+
+        return core.socket_map
+
+    @property
+    def trace(self) -> Trace:
+        if self.recorder is None:
+            raise RuntimeError("this run is not recorded (simulate(record=False))")
+        return self.recorder.trace
+
+    def run(
+        self,
+        *,
+        until: Optional[Callable[[], bool]] = None,
+        timeout: float = 1.0,
+        use_poll: Any = False,
+        max_iterations: int = 20_000,
+    ) -> int:
+        """Run the loop until the map is empty, ``until()`` is true, or the
+        network settles: quiet (nothing ready, nothing scheduled), or
+        spinning (``SPIN_ITERATIONS`` iterations in a row without any I/O
+        while nothing is scheduled: a busy loop that can change nothing).
+        Return the number of iterations; :class:`SimulationDidNotSettle`
+        after ``max_iterations``."""
+        from asyncore_sim import asyncore as core
+
+        m = core.socket_map
+        net = self.net
+        simulated = hasattr(net, "activity")
+        still = 0
+        for i in range(max_iterations):
+            if not m or (until is not None and until()):
+                return i
+            before = net.activity if simulated else 0
+            core.loop(timeout=timeout, use_poll=use_poll, map=m, count=1)
+            if not simulated:
+                continue
+            if net.idle > 0:
+                return i + 1
+            if net.activity == before and not net.scheduled:
+                still += 1
+                if still >= SPIN_ITERATIONS:
+                    return i + 1
+            else:
+                still = 0
+        raise SimulationDidNotSettle(
+            "the run did not settle within %d iterations (plan %r, seed %d)\n%s"
+            % (max_iterations, self.plan, self.seed, _netstat(net))
+        )
+
+    # -- activation ---------------------------------------------------------
+
+    def __enter__(self) -> "Sim":
+        from asyncore_sim import asyncore as core
+
+        self._saved = dict(core.socket_map)
+        core.socket_map.clear()
+        if self.recorder is not None:
+            self._entered = self.recorder.__enter__()
+        else:
+            self._entered = self.net.__enter__()
+        if _observer is not None:
+            _observer("start", self)
+        return self
+
+    def __exit__(self, etype: Any, exc: Any, tb: Any) -> None:
+        from asyncore_sim import asyncore as core
+
+        try:
+            core.close_all(ignore_all=True)
+        finally:
+            if self.recorder is not None:
+                self.recorder.__exit__(etype, exc, tb)
+            else:
+                self.net.__exit__(etype, exc, tb)
+            core.socket_map.clear()
+            core.socket_map.update(self._saved or {})
+        if exc is not None and not isinstance(exc, (GeneratorExit, KeyboardInterrupt)):
+            self.failed(exc)
+
+    def failed(self, exc: BaseException) -> None:
+        """Note that the run failed with ``exc`` (done by ``with``)."""
+        self.error = exc
+        if self.trace_on_failure and self.recorder is not None:
+            self.save_trace(self.trace_on_failure)
+        if _observer is not None:
+            _observer("fail", self)
+
+    def save_trace(self, path: str) -> str:
+        """Write the run's trace to ``path`` (directories are created)."""
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.trace.save(path)
+        self.trace_path = path
+        return path
+
+    def describe(self) -> List[str]:
+        """Lines for a failure report: the seed and the plan, in words."""
+        lines = ["seed: %d" % self.seed, "plan: %r" % (self.plan,)]
+        lines.extend("  - " + line for line in self.plan.describe())
+        return lines
+
+
+def simulate(
+    plan: Any = None,
+    *,
+    seed: int = 0,
+    network: Any = None,
+    record: bool = True,
+    trace_on_failure: Optional[str] = None,
+) -> Sim:
+    """One isolated run under ``plan`` (a :class:`fake_net.FaultPlan`; None
+    for no faults) on ``network`` (default: ``plan.network(seed=seed)``).
+    Use it with ``with``; see the module docstring."""
+    return Sim(
+        plan,
+        seed=seed,
+        network=network,
+        record=record,
+        trace_on_failure=trace_on_failure,
+    )
+
+
+def _netstat(net: Any) -> str:
+    fn = getattr(net, "netstat", None)
+    return fn() if fn is not None else ""
