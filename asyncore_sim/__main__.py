@@ -24,7 +24,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     from asyncore_sim._cli import add_commands
 
     add_commands(sub)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: List[str] = []
+    if argv[:1] == ["sweep"] and "--" in argv:
+        cut = argv.index("--")
+        argv, passthrough = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
+    if passthrough:
+        args.pytest_args = passthrough
     func = getattr(args, "func", None)
     if func is not None:
         return int(func(args))

@@ -1,4 +1,4 @@
-"""The ``check``, ``record``, ``replay`` and ``diff`` subcommands."""
+"""The ``check``, ``record``, ``replay``, ``diff`` (and ``sweep``) subcommands."""
 
 from __future__ import annotations
 
@@ -116,6 +116,10 @@ def add_commands(sub: Any) -> None:
         "-C", "--context", type=int, default=3, help="events of context (default 3)"
     )
     p.set_defaults(func=cmd_diff)
+
+    from asyncore_sim._sweep import add_sweep_command
+
+    add_sweep_command(sub)
 
 
 # -- running a program ------------------------------------------------------------
