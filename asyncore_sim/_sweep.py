@@ -73,6 +73,9 @@ def sweep_argv(ns: argparse.Namespace) -> List[str]:
         "--sim-trace-dir=%s" % os.path.abspath(ns.out),
         "-q",
         "--no-header",
+        # The sweep's own summary lists each failure with its trace and
+        # command; pytest's tracebacks for hundreds of seeds would bury it.
+        "--tb=no",
     ]
     if ns.jobs not in ("0", 0) and _have_xdist():
         argv += ["-n", str(ns.jobs)]

@@ -433,7 +433,7 @@ class _SweepProgress:
         self.seeds = seeds
         self.total = 0
         self.done = 0
-        self.failed: List[Tuple[str, str]] = []
+        self.failed: List[Tuple[str, str, str]] = []
         self.start = time.monotonic()
         self.last_shown = -1.0
         self.tty = sys.stdout.isatty()
@@ -446,13 +446,14 @@ class _SweepProgress:
 
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.failed and report.when in ("setup", "call"):
-            trace = ""
+            found = {"trace": "", "reproduce": ""}
             for title, text in report.sections:
                 if title.endswith("asyncore-sim"):
                     for line in text.splitlines():
-                        if line.startswith("trace: "):
-                            trace = line[len("trace: ") :]
-            self.failed.append((report.nodeid, trace))
+                        key, _, value = line.partition(": ")
+                        if key in found and not found[key]:
+                            found[key] = value
+            self.failed.append((report.nodeid, found["trace"], found["reproduce"]))
         if report.when != "teardown":
             return
         self.done += 1
@@ -482,15 +483,22 @@ class _SweepProgress:
             "%d runs, %d failing, %.1fs"
             % (self.done, len(self.failed), time.monotonic() - self.start)
         )
-        for nodeid, trace in self.failed:
+        for nodeid, trace, command in sorted(self.failed, key=_seed_order):
             tr.write_line("FAILED %s" % nodeid)
             if trace:
                 tr.write_line("    trace: %s" % trace)
+            if command:
+                tr.write_line("    reproduce: %s" % command)
         if self.failed:
             tr.write_line(
                 "commit a trace under %s/<module>/<test>/ to keep it as a "
                 "regression case" % REGRESSIONS_DIR
             )
+
+
+def _seed_order(failure: Tuple[str, str, str]) -> Tuple[str, int]:
+    m = re.search(r"^(.*)\[(?:.*-)?sim-seed-(\d+)(?:-.*)?\]$", failure[0])
+    return (m.group(1), int(m.group(2))) if m else (failure[0], -1)
 
 
 # -- golden traces -----------------------------------------------------------------

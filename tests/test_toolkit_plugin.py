@@ -320,7 +320,7 @@ def test_the_sweep_command_spreads_seeds_over_xdist_workers(project):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "--sim-sweep=10 --sim-sweep-start=100" in r.stdout
     assert "-n 2" in r.stdout
-    assert re.search(r"\[gw[01]\]", r.stdout)  # ran on xdist workers
+    assert "bringing up nodes" in r.stdout  # ran on xdist workers
     assert "sweep: 20/20 runs" in r.stdout
     failing = re.findall(
         r"^FAILED test_sim\.py::test_lossy\[sim-seed-(\d+)\]$", r.stdout, re.M
@@ -328,3 +328,21 @@ def test_the_sweep_command_spreads_seeds_over_xdist_workers(project):
     assert failing and all(100 <= int(s) < 110 for s in failing)
     written = os.listdir(project / "found" / "test_sim" / "test_lossy")
     assert sorted(written) == sorted("seed-%s.trace" % s for s in failing)
+
+
+def test_the_readme_sweep_example_finds_the_documented_defects(tmp_path):
+    # README: asyncore-sim sweep examples/testing/test_echo_sweep.py --seeds 200
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = run_pytest(
+        root,
+        "examples/testing/test_echo_sweep.py",
+        "--sim-sweep=20",
+        "--sim-trace-dir=%s" % tmp_path,
+        "-q",
+        "--tb=no",
+    )
+    assert r.returncode == 1, r.stdout
+    failed = re.findall(r"^FAILED \S+::(test_\w+)\[sim-seed-(\d+)\]$", r.stdout, re.M)
+    assert failed and {name for name, _ in failed} == {"test_documented"}
+    written = os.listdir(tmp_path / "test_echo_sweep" / "test_documented")
+    assert sorted(written) == sorted("seed-%s.trace" % s for _, s in failed)
