@@ -105,10 +105,15 @@ class FakeNetwork:
         max_steps: int = 1_000_000,
         max_time: float = 86_400.0,
         idle_limit: int = 1000,
+        register_random: bool = True,
     ) -> None:
         self.seed = seed
         self.random = random.Random(seed)
-        _register_with_hypothesis(self.random)
+        if register_random:
+            # A network that lives for one run (simulate(), the sim_net
+            # fixture) passes False: its seed fixes it, and registering
+            # costs a gc.collect() (see _register_with_hypothesis).
+            _register_with_hypothesis(self.random)
         self.names: Dict[str, str] = dict(DEFAULT_NAMES)
         if names:
             self.names.update(names)
