@@ -164,7 +164,7 @@ def _regression_cases(config: Any, path: Any, name: str) -> List[Any]:
     folder = os.path.join(
         str(config.rootpath),
         REGRESSIONS_DIR,
-        os.path.splitext(os.path.basename(str(path)))[0],
+        _module_stem(path),
         name,
     )
     if not os.path.isdir(folder):
@@ -410,11 +410,16 @@ def _quote(text: str) -> str:
 def _trace_path(config: Any, item: Any, case: SimCase) -> str:
     root = str(config.rootpath)
     base = config.getoption("sim_trace_dir") or os.path.join(root, DEFAULT_TRACE_DIR)
-    module = os.path.splitext(os.path.basename(str(item.path)))[0]
+    module = _module_stem(item.path)
     name = _safe(getattr(item, "originalname", None) or item.name)
     if case.kind == "sweep":
         return os.path.join(base, module, name, "seed-%d.trace" % case.seed)
     return os.path.join(base, module, _safe(item.name) + ".trace")
+
+
+def _module_stem(path: Any) -> str:
+    """``tests/test_echo.py`` -> ``test_echo``: the traces' folder name."""
+    return os.path.splitext(os.path.basename(str(path)))[0]
 
 
 def _safe(name: str) -> str:
@@ -561,9 +566,8 @@ class GoldenTrace:
 
 def _golden_path(request: Any) -> str:
     root = str(request.config.rootpath)
-    module = os.path.splitext(os.path.basename(str(request.node.path)))[0]
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
-    return os.path.join(root, "traces", module, name + ".trace")
+    module = _module_stem(request.node.path)
+    return os.path.join(root, "traces", module, _safe(request.node.name) + ".trace")
 
 
 @pytest.fixture

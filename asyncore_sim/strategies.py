@@ -32,16 +32,9 @@ from typing import Any, Optional, Tuple
 from hypothesis import strategies as st
 
 from fake_net import ANY, FaultPlan, Match, StreamEnd
+from fake_net._plan import _trim
 
 __all__ = ["cuts", "delay_scripts", "fault_plans", "stream_ends"]
-
-
-def _trimmed(items: Any) -> Tuple[Any, ...]:
-    """The drawn list as a tuple, without trailing entries that do nothing."""
-    n = len(items)
-    while n and not items[n - 1]:
-        n -= 1
-    return tuple(items[:n])
 
 
 def cuts(
@@ -56,14 +49,7 @@ def cuts(
         options.append(st.just(0))
     entry = st.one_of(*options)
     # Trailing Nones do nothing; dropping them keeps printed plans short.
-    return st.lists(entry, max_size=max_calls).map(_trim_none)
-
-
-def _trim_none(xs: Any) -> Tuple[Optional[int], ...]:
-    n = len(xs)
-    while n and xs[n - 1] is None:
-        n -= 1
-    return tuple(xs[:n])
+    return st.lists(entry, max_size=max_calls).map(lambda xs: _trim(xs, None))
 
 
 def delay_scripts(
@@ -72,7 +58,7 @@ def delay_scripts(
     """A script of per-segment delays in whole milliseconds, shrinking to 0."""
     top = int(round(max_delay * 1000))
     entry = st.integers(0, top).map(lambda ms: ms / 1000.0)
-    return st.lists(entry, max_size=max_calls).map(_trimmed)
+    return st.lists(entry, max_size=max_calls).map(lambda xs: _trim(xs, 0.0))
 
 
 def stream_ends(

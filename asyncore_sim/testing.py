@@ -84,7 +84,6 @@ class Sim:
         self.error: Optional[BaseException] = None
         self.trace_path: Optional[str] = None
         self._saved: Optional[Dict[Any, Any]] = None
-        self._entered: Any = None
 
     def __repr__(self) -> str:
         return "<Sim seed=%d %r>" % (self.seed, self.plan)
@@ -152,9 +151,9 @@ class Sim:
         self._saved = dict(core.socket_map)
         core.socket_map.clear()
         if self.recorder is not None:
-            self._entered = self.recorder.__enter__()
+            self.recorder.__enter__()
         else:
-            self._entered = self.net.__enter__()
+            self.net.__enter__()
         if _observer is not None:
             _observer("start", self)
         return self

@@ -151,24 +151,50 @@ class Delay(Fault):
         return self.seconds + extra
 
 
-def _sizes(value: Any) -> Tuple[Any, ...]:
+def _as_tuple(value: Any) -> Tuple[Any, ...]:
     return tuple(value)
 
 
-def _check_sizes(low: int) -> Any:
+def _size_script(low: int) -> Any:
+    """Validator: a script of ``None`` or ints >= ``low`` (bools refused)."""
+
     def check(instance: Any, attribute: Any, value: Tuple[Optional[int], ...]) -> None:
         for i, k in enumerate(value):
-            if k is not None and (not isinstance(k, int) or k < low):
+            if k is not None and (isinstance(k, bool) or not isinstance(k, int)):
+                raise TypeError("%s[%d] must be None or an int" % (attribute.name, i))
+            if k is not None and k < low:
                 raise ValueError(
-                    "%s[%d] must be None or an int >= %d, got %r"
-                    % (attribute.name, i, low, k)
+                    "%s[%d] must be >= %d, got %d" % (attribute.name, i, low, k)
                 )
 
     return check
 
 
+def _seconds_script(instance: Any, attribute: Any, value: Tuple[float, ...]) -> None:
+    """Validator: a script of numbers of seconds >= 0."""
+    for i, s in enumerate(value):
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or s < 0:
+            raise ValueError(
+                "%s[%d] must be a number >= 0, got %r" % (attribute.name, i, s)
+            )
+
+
 @attrs.frozen
-class CutSends(Fault):
+class _SizeScript(Fault):
+    """A script of caps, one per matching call (see CutSends, CutReads)."""
+
+    scripted: ClassVar[bool] = True
+    sizes: Tuple[Optional[int], ...] = ()
+
+    def verdict_at(self, i: int, n: int) -> Optional[int]:
+        if i >= len(self.sizes):
+            return None
+        k = self.sizes[i]
+        return k if k is not None and k < n else None
+
+
+@attrs.frozen
+class CutSends(_SizeScript):
     """A script for the sends on matching sockets, one entry per call: the
     i-th send accepts at most ``sizes[i]`` bytes (``0``: it fails with
     EWOULDBLOCK; ``None``: untouched).  Sends past the script are untouched.
@@ -178,35 +204,21 @@ class CutSends(Fault):
     """
 
     site: ClassVar[str] = "send"
-    scripted: ClassVar[bool] = True
     sizes: Tuple[Optional[int], ...] = attrs.field(
-        default=(), converter=_sizes, validator=_check_sizes(0)
+        default=(), converter=_as_tuple, validator=_size_script(0)
     )
-
-    def verdict_at(self, i: int, n: int) -> Optional[int]:
-        if i >= len(self.sizes):
-            return None
-        k = self.sizes[i]
-        return k if k is not None and k < n else None
 
 
 @attrs.frozen
-class CutReads(Fault):
+class CutReads(_SizeScript):
     """A script for the reads on matching sockets: the i-th recv that could
     return more than one byte returns at most ``sizes[i]`` (>= 1; ``None``:
     untouched).  Reads past the script are untouched."""
 
     site: ClassVar[str] = "recv"
-    scripted: ClassVar[bool] = True
     sizes: Tuple[Optional[int], ...] = attrs.field(
-        default=(), converter=_sizes, validator=_check_sizes(1)
+        default=(), converter=_as_tuple, validator=_size_script(1)
     )
-
-    def verdict_at(self, i: int, n: int) -> Optional[int]:
-        if i >= len(self.sizes):
-            return None
-        k = self.sizes[i]
-        return k if k is not None and k < n else None
 
 
 @attrs.frozen
@@ -217,13 +229,9 @@ class DelaySegments(Fault):
 
     site: ClassVar[str] = "deliver"
     scripted: ClassVar[bool] = True
-    seconds: Tuple[float, ...] = attrs.field(default=(), converter=_sizes)
-
-    @seconds.validator
-    def _non_negative(self, attribute: Any, value: Tuple[float, ...]) -> None:
-        for i, s in enumerate(value):
-            if not isinstance(s, (int, float)) or s < 0:
-                raise ValueError("seconds[%d] must be >= 0, got %r" % (i, s))
+    seconds: Tuple[float, ...] = attrs.field(
+        default=(), converter=_as_tuple, validator=_seconds_script
+    )
 
     def verdict_at(self, i: int, n: int) -> Optional[float]:
         return float(self.seconds[i]) if i < len(self.seconds) else None

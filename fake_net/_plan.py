@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import random
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import attrs
 
@@ -47,33 +47,10 @@ class StreamEnd:
         return "StreamEnd(%r, %d)" % (self.kind, self.after_bytes)
 
 
-def _opt_sizes(low: int) -> Any:
-    def check(instance: Any, attribute: Any, value: Tuple[Optional[int], ...]) -> None:
-        for i, k in enumerate(value):
-            if k is not None and (isinstance(k, bool) or not isinstance(k, int)):
-                raise TypeError("%s[%d] must be None or an int" % (attribute.name, i))
-            if k is not None and k < low:
-                raise ValueError(
-                    "%s[%d] must be >= %d, got %d" % (attribute.name, i, low, k)
-                )
-
-    return check
-
-
 def _offsets(instance: Any, attribute: Any, value: Tuple[int, ...]) -> None:
     for i, k in enumerate(value):
         if isinstance(k, bool) or not isinstance(k, int) or k < 0:
             raise ValueError("oob[%d] must be an int >= 0, got %r" % (i, k))
-
-
-def _delays(instance: Any, attribute: Any, value: Tuple[float, ...]) -> None:
-    for i, s in enumerate(value):
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or s < 0:
-            raise ValueError("delays[%d] must be a number >= 0, got %r" % (i, s))
-
-
-def _tuple(value: Any) -> Tuple[Any, ...]:
-    return tuple(value)
 
 
 def _end(value: Any) -> Optional[StreamEnd]:
@@ -101,15 +78,17 @@ class FaultPlan:
     """
 
     sends: Tuple[Optional[int], ...] = attrs.field(
-        default=(), converter=_tuple, validator=_opt_sizes(0)
+        default=(), converter=_faults._as_tuple, validator=_faults._size_script(0)
     )
     reads: Tuple[Optional[int], ...] = attrs.field(
-        default=(), converter=_tuple, validator=_opt_sizes(1)
+        default=(), converter=_faults._as_tuple, validator=_faults._size_script(1)
     )
-    oob: Tuple[int, ...] = attrs.field(default=(), converter=_tuple, validator=_offsets)
+    oob: Tuple[int, ...] = attrs.field(
+        default=(), converter=_faults._as_tuple, validator=_offsets
+    )
     end: Optional[StreamEnd] = attrs.field(default=None, converter=_end)
     delays: Tuple[float, ...] = attrs.field(
-        default=(), converter=_tuple, validator=_delays
+        default=(), converter=_faults._as_tuple, validator=_faults._seconds_script
     )
     connect: Optional[str] = attrs.field(
         default=None,
@@ -314,12 +293,13 @@ class FaultPlan:
         )
 
 
-def _trim(items: Tuple[Any, ...], blank: Any) -> Tuple[Any, ...]:
-    """``items`` without the trailing entries that do nothing."""
+def _trim(items: Sequence[Any], blank: Any) -> Tuple[Any, ...]:
+    """``items`` as a tuple, without the trailing entries that do nothing
+    (``blank``: None for a cut script, 0.0 for a delay script)."""
     n = len(items)
     while n and items[n - 1] == blank:
         n -= 1
-    return items[:n]
+    return tuple(items[:n])
 
 
 def _match_text(m: Match) -> str:
