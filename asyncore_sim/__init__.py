@@ -19,7 +19,7 @@ import types
 from typing import Any
 
 from asyncore_sim import asynchat, asyncore
-from asyncore_sim._netctx import (
+from asyncore_seam import (
     Network,
     NetworkMap,
     Poller,
@@ -49,6 +49,13 @@ from asyncore_sim.asyncore import (
 
 if hasattr(asyncore, "file_dispatcher"):
     from asyncore_sim.asyncore import file_dispatcher, file_wrapper
+
+# The layers meet here: with no map or context naming a network, the core
+# uses the operating system's (the stdlib's behaviour).
+import real_net as _real_net  # noqa: E402
+import asyncore_seam as _seam  # noqa: E402
+
+_seam.set_default_network(_real_net.RealNetwork)
 
 __version__ = "0.1.0"
 

@@ -2,7 +2,7 @@
 
 Names, signatures, defaults, callback order and errno handling follow
 CPython 3.11's ``Lib/asyncore.py``; comments say where that is not obvious.
-All I/O goes through a network object (see ``asyncore_sim._netctx``): the
+All I/O goes through a network object (see ``asyncore_seam``): the
 real one by default, a simulated one when the map or the context says so.
 
 Like the stdlib module, this module's globals ``socket``, ``select``,
@@ -38,7 +38,8 @@ from errno import (
 )
 from typing import Any, Dict, List, Optional, Tuple
 
-from asyncore_sim._netctx import network_for_map
+import asyncore_seam as _seam
+from asyncore_seam import network_for_map
 
 __all__ = [
     "ExitNow",
@@ -1022,3 +1023,7 @@ if os.name == "posix":
 else:  # pragma: no cover - not POSIX
     __all__.remove("file_wrapper")
     __all__.remove("file_dispatcher")
+
+# The real network looks up socket/select/time/os on this module at call
+# time, so that monkeypatching asyncore.socket works as on the stdlib.
+_seam.set_patch_namespace(sys.modules[__name__])

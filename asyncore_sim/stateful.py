@@ -98,7 +98,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import asyncore_sim
-from asyncore_sim._netctx import NetworkMap
+from asyncore_seam import NetworkMap
 from fake_net import (
     Delay,
     FakeNetwork,

@@ -56,6 +56,8 @@ from typing import (
 
 import attrs
 
+import asyncore_seam as _seam
+
 __all__ = [
     "TraceEvent",
     "Trace",
@@ -546,7 +548,7 @@ class Recorder:
         self, network: Any = None, header: Optional[Dict[str, str]] = None
     ) -> None:
         if network is None:
-            from asyncore_sim._netctx import current_network
+            from asyncore_seam import current_network
 
             network = current_network()
         self.inner = network
@@ -566,7 +568,7 @@ class Recorder:
     # -- activation ---------------------------------------------------------
 
     def __enter__(self) -> "Recorder":
-        from asyncore_sim import _netctx, asyncore
+        from asyncore_sim import asyncore
 
         if asyncore._tracer is not None:
             raise RuntimeError("another Recorder is already active")
@@ -574,15 +576,15 @@ class Recorder:
         if inner_enter is not None and self.inner.name != "real":
             inner_enter()
             self._stack.append(self.inner)
-        self._stack.append(_netctx._current.set(self))
+        self._stack.append(_seam.push_current(self))
         asyncore._tracer = self
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        from asyncore_sim import _netctx, asyncore
+        from asyncore_sim import asyncore
 
         asyncore._tracer = None
-        _netctx._current.reset(self._stack.pop())
+        _seam.pop_current(self._stack.pop())
         if self._stack:
             self._stack.pop().__exit__(*exc)
 
@@ -594,7 +596,7 @@ class Recorder:
         self.__exit__(None, None, None)
 
     def map(self) -> Any:
-        from asyncore_sim._netctx import NetworkMap
+        from asyncore_seam import NetworkMap
 
         return NetworkMap(self)
 

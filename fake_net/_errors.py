@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from asyncore_sim._netctx import RealSocketForbidden
+from asyncore_seam import RealSocketForbidden
 
 __all__ = [
     "oserror",

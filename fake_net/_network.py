@@ -37,7 +37,8 @@ from typing import (
     Tuple,
 )
 
-from asyncore_sim._netctx import NetworkMap
+import asyncore_seam as _seam
+from asyncore_seam import NetworkMap
 from fake_net import _faults
 from fake_net._errors import (
     SimulationBudgetExceeded,
@@ -386,20 +387,16 @@ class FakeNetwork:
     # -- activation -----------------------------------------------------------
 
     def __enter__(self) -> "FakeNetwork":
-        from asyncore_sim import _netctx
-
         if self._token is not None:
             raise SimulationError("this FakeNetwork is already active")
-        self._token = _netctx._current.set(self)
-        _netctx._REAL_FORBIDDEN_BY.append(self)
+        self._token = _seam.push_current(self)
+        _seam.forbid_real_sockets(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        from asyncore_sim import _netctx
-
-        _netctx._current.reset(self._token)
+        _seam.pop_current(self._token)
         self._token = None
-        _netctx._REAL_FORBIDDEN_BY.remove(self)
+        _seam.allow_real_sockets(self)
 
     # -- netstat --------------------------------------------------------------
 

@@ -19,6 +19,7 @@ import os
 import socket as _socket
 from typing import Any, List, Optional, Sequence, Tuple
 
+import asyncore_seam as _seam
 from asyncore_sim.asyncore import ExitNow
 from asyncore_sim.trace import (
     Err,
@@ -160,23 +161,19 @@ class ReplayNetwork:
         return len(self.trace.events)
 
     def map(self) -> Any:
-        from asyncore_sim._netctx import NetworkMap
+        from asyncore_seam import NetworkMap
 
         return NetworkMap(self)
 
     def __enter__(self) -> "ReplayNetwork":
-        from asyncore_sim import _netctx
-
-        self._token = _netctx._current.set(self)
-        _netctx._REAL_FORBIDDEN_BY.append(self)
+        self._token = _seam.push_current(self)
+        _seam.forbid_real_sockets(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        from asyncore_sim import _netctx
-
-        _netctx._current.reset(self._token)
+        _seam.pop_current(self._token)
         self._token = None
-        _netctx._REAL_FORBIDDEN_BY.remove(self)
+        _seam.allow_real_sockets(self)
 
 
 class ReplayPoller:

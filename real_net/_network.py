@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Optional, Tuple
 
-from asyncore_sim import _netctx
+import asyncore_seam as _seam
 from real_net._pollers import EpollPoller, PollPoller, SelectPoller
 
 __all__ = ["RealNetwork"]
@@ -28,7 +27,7 @@ class RealNetwork:
     def ns(self) -> Any:
         if self._namespace is not None:
             return self._namespace
-        return sys.modules["asyncore_sim.asyncore"]
+        return _seam.patch_namespace()
 
     def __repr__(self) -> str:
         return "RealNetwork()"
@@ -36,7 +35,7 @@ class RealNetwork:
     # -- sockets -------------------------------------------------------------
 
     def socket(self, family: int, type: int) -> Any:
-        _netctx.check_real_sockets_allowed()
+        _seam.check_real_sockets_allowed()
         return self.ns.socket.socket(family, type)
 
     def socketpair(self) -> Tuple[Any, Any]:

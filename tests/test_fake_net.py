@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 import asyncore_sim
 import fake_net
 import real_net
-from asyncore_sim import _netctx
+import asyncore_seam
 from fake_net import (
     ConnectLatency,
     ConnectTimeout,
@@ -1017,7 +1017,7 @@ def test_netstat_shows_flags():
 
 
 def test_real_sockets_are_forbidden_inside_with():
-    assert fake_net.RealSocketForbidden is _netctx.RealSocketForbidden
+    assert fake_net.RealSocketForbidden is asyncore_seam.RealSocketForbidden
     net = FakeNetwork(seed=4242)
     real = real_net.RealNetwork()
     m = {}
@@ -1056,7 +1056,7 @@ def test_with_block_is_left_clean_on_error():
     with pytest.raises(KeyError):
         with net:
             raise KeyError("boom")
-    assert not _netctx._REAL_FORBIDDEN_BY
+    assert not asyncore_seam._REAL_FORBIDDEN_BY
     s = real_net.RealNetwork().socket(socket.AF_INET, socket.SOCK_STREAM)
     s.close()
     with net:  # and it can be entered again

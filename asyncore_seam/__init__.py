@@ -1,4 +1,8 @@
-"""The I/O seam: the one small interface the dispatcher core talks to.
+"""asyncore_seam: the one small interface between the dispatcher core and a network.
+
+This package is the bottom layer of asyncore-sim and imports nothing of the
+project's: the core (``asyncore_sim.asyncore``/``asynchat``) and the networks
+(``real_net``, ``fake_net``) each depend on it and on nothing of each other.
 
 The core (``asyncore_sim.asyncore`` and ``asyncore_sim.asynchat``) never calls
 ``socket.socket``, ``select.*``, ``os.read``/``os.write`` or ``time.sleep``.
@@ -14,8 +18,10 @@ Everything that touches the world goes through a *network* object:
 
 Which network a dispatcher uses follows from its map (a :class:`NetworkMap`
 carries its network) or else from the network made current with
-:func:`use_network`; the default is the real one, so legacy code needs no
-change.
+:func:`use_network`; when none is, the *default* network, which the package
+that wires the layers together registers with :func:`set_default_network`
+(``import asyncore_sim`` makes it ``real_net.RealNetwork()``), so legacy code
+needs no change.
 
 Rules (this module must stay deterministic): no wall clock, no global random,
 no iteration over sets.
@@ -25,8 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import sys
-from typing import Any, Iterator, List, Optional, Protocol, Sequence, Tuple
+from typing import Any, Callable, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 __all__ = [
     "SocketLike",
@@ -39,6 +44,13 @@ __all__ = [
     "POLL_METHODS",
     "RealSocketForbidden",
     "check_real_sockets_allowed",
+    "forbid_real_sockets",
+    "allow_real_sockets",
+    "push_current",
+    "pop_current",
+    "set_default_network",
+    "set_patch_namespace",
+    "patch_namespace",
 ]
 
 #: The readiness methods a network may offer, in the order a user would
@@ -138,15 +150,30 @@ _current: contextvars.ContextVar[Optional[Network]] = contextvars.ContextVar(
     "asyncore_sim_network", default=None
 )
 _default: Optional[Network] = None
+_default_factory: Optional[Callable[[], Network]] = None
+
+
+def set_default_network(factory: Callable[[], Network]) -> None:
+    """Make ``factory()`` the network used when no map or context names one.
+
+    It is called once, at the first need; ``asyncore_sim`` registers
+    ``real_net.RealNetwork`` when it is imported.
+    """
+    global _default, _default_factory
+    _default_factory = factory
+    _default = None
 
 
 def _default_network() -> Network:
     global _default
     if _default is None:
-        # Imported late: real_net imports this module.
-        from real_net import RealNetwork
-
-        _default = RealNetwork()
+        if _default_factory is None:
+            raise RuntimeError(
+                "asyncore_seam: no network is current and no default network is "
+                "registered; import asyncore_sim (it registers real_net's) or "
+                "wrap the code in use_network(...)"
+            )
+        _default = _default_factory()
     return _default
 
 
@@ -168,6 +195,20 @@ def use_network(network: Network) -> Iterator[Network]:
         _current.reset(token)
 
 
+def push_current(network: Network) -> Any:
+    """Make ``network`` current until :func:`pop_current` with the token returned.
+
+    For networks that are activated by ``with net:`` rather than through
+    :func:`use_network`.
+    """
+    return _current.set(network)
+
+
+def pop_current(token: Any) -> None:
+    """Undo the :func:`push_current` that returned ``token``."""
+    _current.reset(token)
+
+
 def network_for_map(map: Any) -> Network:
     """The network of ``map`` if it is a :class:`NetworkMap`, else the current one."""
     if type(map) is not dict:
@@ -186,6 +227,17 @@ class RealSocketForbidden(RuntimeError):
 _REAL_FORBIDDEN_BY: List[Any] = []
 
 
+def forbid_real_sockets(owner: Any) -> None:
+    """While ``owner`` (a simulated network) is active, the real network
+    refuses to open sockets (:class:`RealSocketForbidden` names ``owner``)."""
+    _REAL_FORBIDDEN_BY.append(owner)
+
+
+def allow_real_sockets(owner: Any) -> None:
+    """Undo one :func:`forbid_real_sockets` by ``owner``."""
+    _REAL_FORBIDDEN_BY.remove(owner)
+
+
 def check_real_sockets_allowed() -> None:
     if _REAL_FORBIDDEN_BY:
         raise RealSocketForbidden(
@@ -195,7 +247,24 @@ def check_real_sockets_allowed() -> None:
         )
 
 
-def _compat_module() -> Any:
-    """The module whose ``socket``/``select``/``time`` names the real network
-    looks up at call time (so monkeypatches take effect as on the stdlib)."""
-    return sys.modules["asyncore_sim.asyncore"]
+# The module whose ``socket``/``select``/``time``/``os`` names the real network
+# looks up at call time, so that a legacy test's monkeypatch of
+# ``asyncore.socket`` takes effect as on the stdlib.  The core registers
+# itself here when it is imported.
+_patch_namespace: Any = None
+
+
+def set_patch_namespace(module: Any) -> None:
+    """Name the module whose ``socket``/``select``/``time``/``os`` attributes
+    the real network uses (the core registers ``asyncore_sim.asyncore``)."""
+    global _patch_namespace
+    _patch_namespace = module
+
+
+def patch_namespace() -> Any:
+    """The module registered with :func:`set_patch_namespace`."""
+    if _patch_namespace is None:
+        raise RuntimeError(
+            "asyncore_seam: no patch namespace registered; import asyncore_sim first"
+        )
+    return _patch_namespace
