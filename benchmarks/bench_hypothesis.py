@@ -74,7 +74,7 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import asyncore_sim  # noqa: E402
-from asyncore_sim.strategies import fault_plans  # noqa: E402
+from asyncore_sim.testing.strategies import fault_plans  # noqa: E402
 from asyncore_sim.testing import simulate  # noqa: E402
 from fake_net import FaultPlan, Match  # noqa: E402
 

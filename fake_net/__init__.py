@@ -1,4 +1,4 @@
-"""fake_net: a deterministic simulated network behind asyncore_sim's I/O seam.
+"""fake_net: a deterministic simulated network behind the I/O seam (asyncore_seam).
 
 The same dispatcher code that runs on real sockets runs unchanged here, where
 every byte boundary, every readiness answer and every failure is under the
@@ -18,7 +18,12 @@ test's control and reproducible from a seed or a script::
 Sockets raise real ``OSError``s with Linux's errnos; time is virtual (a
 loop's timeout advances it, nothing sleeps); a run that can never make
 progress stops with :class:`SimulationStuck`.
+
+This package depends on the seam alone (``asyncore_seam``), never on the
+dispatcher core, the traces or the toolkit above it.
 """
+
+from typing import Any
 
 from fake_net._errors import (
     RealSocketForbidden,
@@ -55,7 +60,6 @@ from fake_net._network import DEFAULT_NAMES, FakeNetwork
 from fake_net._plan import FaultPlan, StreamEnd
 from fake_net._poller import FakePoller
 from fake_net._remote import RemoteServer
-from fake_net._replay import ReplayDiverged, ReplayNetwork
 from fake_net._socket import FakeSocket
 
 __all__ = [
@@ -86,8 +90,6 @@ __all__ = [
     "RealSocketForbidden",
     "RefuseConnect",
     "RemoteServer",
-    "ReplayDiverged",
-    "ReplayNetwork",
     "ShortRead",
     "SimulationBudgetExceeded",
     "SimulationError",
@@ -96,3 +98,20 @@ __all__ = [
     "StreamEnd",
     "oserror",
 ]
+
+# Names that lived here once and moved up a layer (to the traces, which
+# depend on this package).  They keep working, resolved on first use and
+# never while fake_net itself is imported, so no import runs upward.
+__moved__ = {
+    "ReplayNetwork": "asyncore_sim.trace",
+    "ReplayDiverged": "asyncore_sim.trace",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = __moved__.get(name)
+    if home is None:
+        raise AttributeError("module 'fake_net' has no attribute %r" % name)
+    import importlib
+
+    return getattr(importlib.import_module(home), name)

@@ -11,7 +11,7 @@ plan always gives the same run::
     net = plan.network(seed=0)          # FakeNetwork(seed=0, faults=plan.rules())
 
 The empty plan, ``FaultPlan()``, is "no faults, whole chunks"; the
-Hypothesis strategy :func:`asyncore_sim.strategies.fault_plans` shrinks
+Hypothesis strategy :func:`asyncore_sim.testing.strategies.fault_plans` shrinks
 toward it, and :meth:`FaultPlan.random` draws plans for seeded sweeps.
 A plan prints as Python that rebuilds it, and travels in trace headers as
 one line of JSON (:meth:`to_json` / :meth:`from_json`).

@@ -28,7 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asyncore_sim.strategies import fault_plans
+from asyncore_sim.testing.strategies import fault_plans
 from asyncore_sim.testing import simulate
 from fake_net import FaultPlan, Match
 

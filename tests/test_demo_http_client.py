@@ -21,7 +21,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 from asyncore_sim import asyncore as sim_asyncore
-from asyncore_sim.strategies import cuts, delay_scripts, fault_plans
+from asyncore_sim.testing.strategies import cuts, delay_scripts, fault_plans
 from asyncore_sim.testing import simulate
 from asyncore_sim.trace import Err
 from fake_net import FakeNetwork, FaultPlan, Match, StreamEnd

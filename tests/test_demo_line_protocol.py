@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 import asyncore_sim
-from asyncore_sim.segmentation import (
+from asyncore_sim.testing.segmentation import (
     SegmentationMismatch,
     TerminatorCall,
     check_segmentation,

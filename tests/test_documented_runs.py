@@ -6,7 +6,7 @@ import os
 import pytest
 
 from asyncore_sim.__main__ import main
-from asyncore_sim.scenario import (
+from asyncore_sim.trace.scenario import (
     ScenarioError,
     compare_output,
     extract_block,

@@ -10,7 +10,7 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
 import asyncore_sim
-from asyncore_sim.strategies import cuts, fault_plans
+from asyncore_sim.testing.strategies import cuts, fault_plans
 from asyncore_sim.testing import SimulationDidNotSettle, simulate
 from fake_net import (
     CutReads,

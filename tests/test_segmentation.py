@@ -1,11 +1,11 @@
-"""Tests of asyncore_sim.segmentation: the segmentation-invariance checker."""
+"""Tests of asyncore_sim.testing.segmentation: the segmentation-invariance checker."""
 
 from __future__ import annotations
 
 import pytest
 
 import asyncore_sim
-from asyncore_sim.segmentation import (
+from asyncore_sim.testing.segmentation import (
     Outcome,
     SegmentationError,
     SegmentationMismatch,

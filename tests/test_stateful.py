@@ -1,4 +1,4 @@
-"""Tests of asyncore_sim.stateful: Hypothesis state machines over fake_net.
+"""Tests of asyncore_sim.testing.stateful: Hypothesis state machines over fake_net.
 
 An echo server and a client are driven through sends, loop iterations, fault
 rules and closes; a correct handler keeps its invariants, a handler that
@@ -15,7 +15,7 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 import asyncore_sim
-from asyncore_sim.stateful import InvariantFailed, Run, protocol_machine
+from asyncore_sim.testing.stateful import InvariantFailed, Run, protocol_machine
 
 
 def _settings(max_examples: int, steps: int = 30) -> settings:

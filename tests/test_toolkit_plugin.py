@@ -205,7 +205,7 @@ def test_a_failure_reports_seed_plan_trace_and_a_command_that_reproduces_it(proj
 def test_a_hypothesis_failure_reports_the_minimal_plan(project):
     (project / "test_prop.py").write_text("""
 from hypothesis import given, settings
-from asyncore_sim.strategies import fault_plans
+from asyncore_sim.testing.strategies import fault_plans
 from asyncore_sim.testing import simulate
 from peers import LossyEcho, echo
 

@@ -20,7 +20,8 @@ from asyncore_sim.trace import (
     parse_line,
     parse_value,
 )
-from fake_net import FakeNetwork, PartialSend, ReplayDiverged, ReplayNetwork
+from asyncore_sim.trace import ReplayDiverged, ReplayNetwork
+from fake_net import FakeNetwork, PartialSend
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ECHO = os.path.join(HERE, "data", "echo_program.py")

@@ -9,7 +9,7 @@ import sys
 import traceback
 from typing import Any, List, Optional, Tuple
 
-from asyncore_sim.scenario import (
+from asyncore_sim.trace.scenario import (
     NORMALIZATIONS,
     ScenarioError,
     compare_output,
@@ -117,7 +117,7 @@ def add_commands(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_diff)
 
-    from asyncore_sim._sweep import add_sweep_command
+    from asyncore_sim.cli._sweep import add_sweep_command
 
     add_sweep_command(sub)
 
@@ -142,7 +142,7 @@ def _run_program(program: str, args: List[str], rec: Recorder) -> Optional[str]:
         if e.code not in (None, 0):
             return "SystemExit(%r)" % (e.code,)
     except BaseException as e:
-        from fake_net import ReplayDiverged
+        from asyncore_sim.trace import ReplayDiverged
 
         if isinstance(e, ReplayDiverged):
             return str(e)
@@ -159,7 +159,7 @@ def cmd_record(ns: argparse.Namespace) -> int:
     args = [a for a in ns.args if a != "--"] if ns.args[:1] == ["--"] else ns.args
     header = {"program": ns.program, "argv": " ".join(_quote(a) for a in args)}
     if ns.scenario:
-        from asyncore_sim.scenario import build_network
+        from asyncore_sim.trace.scenario import build_network
 
         try:
             net: Any = build_network(load_scenario(ns.scenario))
@@ -200,7 +200,7 @@ def replay_trace(
     trace: Trace, program: str, args: List[str]
 ) -> Tuple[Trace, Optional[str]]:
     """Run ``program`` on a ReplayNetwork of ``trace``; (new trace, error)."""
-    from fake_net import ReplayNetwork
+    from asyncore_sim.trace import ReplayNetwork
 
     net = ReplayNetwork(trace)
     header = dict(trace.header)

@@ -19,7 +19,7 @@ it unchanged::
 Every channel still open is closed when the block ends.  If the block fails
 inside a pytest run with the asyncore-sim plugin, the run's trace is written
 to a file and the failure report names the seed, the plan, the trace file
-and the command that reproduces it (see :mod:`asyncore_sim.pytest_plugin`).
+and the command that reproduces it (see :mod:`asyncore_sim.testing.pytest_plugin`).
 Outside pytest, ``simulate(..., trace_on_failure="run.trace")`` does the same.
 """
 

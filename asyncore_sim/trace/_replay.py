@@ -21,7 +21,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import asyncore_seam as _seam
 from asyncore_sim.asyncore import ExitNow
-from asyncore_sim.trace import (
+from asyncore_sim.trace._format import (
     Err,
     Trace,
     TraceEvent,

@@ -1,0 +1,583 @@
+"""pytest plugin (loaded automatically once asyncore-sim is installed).
+
+Fixtures
+    ``sim_net``: a :class:`asyncore_sim.testing.Sim` on a seeded
+    ``fake_net.FakeNetwork``, already active: dispatchers created on the
+    default map use it, ``sim_net.run()`` runs the loop until the run
+    settles, ``sim_net.net`` is the network, ``sim_net.trace`` the run's
+    trace.  Its seed is ``--sim-seed`` (default 0).  Its fault plan is
+    empty, unless ``--sim-faults`` (or a sweep) asks for a random plan drawn
+    from the seed; ``@pytest.mark.sim_faults(closes=False, ...)`` says which
+    faults the test tolerates (keywords of ``fake_net.FaultPlan.random``).
+
+    ``any_net``: the same, run once on the simulated network and once on the
+    operating system's loopback (``real_net``), so one test body checks
+    that the simulator predicts the kernel.  Select the arms with the
+    markers: ``-m fake_net`` or ``-m real_net`` (``sim_net`` tests carry
+    ``fake_net`` too).
+
+    ``golden_trace``: record a test's run and compare it with its golden
+    trace ``traces/<test file>/<test name>.trace`` (``--sim-rewrite-goldens``
+    writes them instead).
+
+On failure
+    A test that fails while using ``sim_net``/``any_net`` or inside
+    ``asyncore_sim.testing.simulate()`` gets an "asyncore-sim" report
+    section: the seed, the fault plan (in words), the trace file written for
+    the failing run (under ``--sim-trace-dir``, default
+    ``.asyncore-sim/failures``) and the one command that reproduces it.
+
+Sweeps (``asyncore-sim sweep``, or by hand)
+    ``--sim-sweep=N [--sim-sweep-start=S]`` runs every ``sim_net`` test once
+    per seed S..S+N-1, each with the random fault plan of its seed; spread
+    it with pytest-xdist (``-n auto``).  Each failing seed's trace is written
+    to ``--sim-trace-dir/<module>/<test>/seed-<S>.trace``.  Committed under
+    ``traces/regressions/``, such a file is a regression case: every normal
+    run re-runs the test with that seed and plan (``[regression-seed-S]``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import sys
+import time
+from typing import Any, Iterator, List, Optional, Tuple
+
+import attrs
+import pytest
+
+from asyncore_sim.testing import _simulate as testing
+from asyncore_sim.trace import Recorder, Trace, first_difference, format_difference
+
+__all__ = ["GoldenTrace", "SimCase"]
+
+#: Where committed regression cases live, under the rootdir.
+REGRESSIONS_DIR = os.path.join("traces", "regressions")
+DEFAULT_TRACE_DIR = os.path.join(".asyncore-sim", "failures")
+
+
+def pytest_addoption(parser: Any) -> None:
+    group = parser.getgroup("asyncore-sim")
+    group.addoption(
+        "--sim-rewrite-goldens",
+        action="store_true",
+        default=False,
+        help="asyncore-sim: write golden traces from this run instead of comparing",
+    )
+    group.addoption(
+        "--sim-seed",
+        default=None,
+        metavar="N",
+        help="asyncore-sim: seed of the sim_net/any_net networks (default 0; "
+        "'random' draws one and reports it)",
+    )
+    group.addoption(
+        "--sim-faults",
+        action="store_true",
+        default=False,
+        help="asyncore-sim: give sim_net the random fault plan drawn from its seed",
+    )
+    group.addoption(
+        "--sim-sweep",
+        type=int,
+        default=None,
+        metavar="N",
+        help="asyncore-sim: run each sim_net test under N seeds of random "
+        "fault plans (see also --sim-sweep-start; spread with -n auto)",
+    )
+    group.addoption(
+        "--sim-sweep-start",
+        type=int,
+        default=0,
+        metavar="S",
+        help="asyncore-sim: first seed of a sweep (default 0)",
+    )
+    group.addoption(
+        "--sim-trace-dir",
+        default=None,
+        metavar="DIR",
+        help="asyncore-sim: where failing runs' traces are written "
+        "(default .asyncore-sim/failures under the rootdir)",
+    )
+
+
+def pytest_configure(config: Any) -> None:
+    for line in (
+        "fake_net: the test runs on asyncore-sim's simulated network",
+        "real_net: the test runs on the operating system's loopback",
+        "sim_faults(**options): the random fault plans this sim_net test "
+        "tolerates (keywords of fake_net.FaultPlan.random)",
+    ):
+        config.addinivalue_line("markers", line)
+    raw = config.getoption("sim_seed")
+    if raw is None:
+        seed = 0
+    elif raw == "random":
+        seed = random.SystemRandom().randrange(2**32)
+    else:
+        try:
+            seed = int(raw)
+        except ValueError:
+            raise pytest.UsageError(
+                "--sim-seed: expected an integer or 'random', got %r" % (raw,)
+            ) from None
+    config._sim_seed = seed
+    sweep = config.getoption("sim_sweep")
+    if sweep is not None and sweep < 1:
+        raise pytest.UsageError("--sim-sweep: expected N >= 1, got %d" % sweep)
+    if sweep is not None and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(_SweepProgress(config, sweep), "sim-sweep")
+
+
+def pytest_report_header(config: Any) -> Optional[str]:
+    if config.getoption("sim_seed") is None and not config.getoption("sim_sweep"):
+        return None
+    if config.getoption("sim_sweep"):
+        start = config.getoption("sim_sweep_start")
+        return "asyncore-sim: sweep of seeds %d..%d" % (
+            start,
+            start + config.getoption("sim_sweep") - 1,
+        )
+    return "asyncore-sim: --sim-seed=%d" % config._sim_seed
+
+
+# -- which run each sim_net test gets ------------------------------------------
+
+
+@attrs.frozen
+class SimCase:
+    """The seed and the fault plan source of one ``sim_net`` run."""
+
+    seed: int
+    faults: bool = False  # a random plan drawn from the seed
+    plan_json: Optional[str] = None  # a committed regression's plan
+    source: Optional[str] = None  # the regression file
+    kind: str = "plain"  # plain | sweep | regression
+    id: Optional[str] = None  # its parameter id, when parametrized
+
+
+def _regression_cases(config: Any, path: Any, name: str) -> List[Any]:
+    from fake_net import FaultPlan
+
+    folder = os.path.join(
+        str(config.rootpath),
+        REGRESSIONS_DIR,
+        _module_stem(path),
+        name,
+    )
+    if not os.path.isdir(folder):
+        return []
+    params = []
+    for fname in sorted(os.listdir(folder)):
+        if not fname.endswith(".trace"):
+            continue
+        full = os.path.join(folder, fname)
+        try:
+            header = Trace.load(full).header
+            seed = int(header.get("seed", "0"))
+            plan = header.get("plan", "{}")
+            FaultPlan.from_json(plan)
+        except Exception as e:  # noqa: BLE001 - reported as a collection error
+            raise pytest.UsageError(
+                "asyncore-sim: unusable regression trace %s: %s" % (full, e)
+            ) from None
+        pid = "regression-" + os.path.splitext(fname)[0]
+        case = SimCase(seed, plan_json=plan, source=full, kind="regression", id=pid)
+        params.append(pytest.param(case, id=pid))
+    return params
+
+
+def pytest_generate_tests(metafunc: Any) -> None:
+    if "sim_net" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
+    sweep = config.getoption("sim_sweep")
+    if sweep is not None:
+        start = config.getoption("sim_sweep_start")
+        params = [
+            pytest.param(
+                SimCase(s, faults=True, kind="sweep", id="sim-seed-%d" % s),
+                id="sim-seed-%d" % s,
+            )
+            for s in range(start, start + sweep)
+        ]
+    else:
+        params = _regression_cases(
+            config, metafunc.definition.path, metafunc.definition.name
+        )
+        if not params:
+            return
+        params.insert(0, pytest.param(None, id="sim-default"))
+    metafunc.parametrize("_sim_case", params, indirect=True)
+
+
+def pytest_collection_modifyitems(config: Any, items: List[Any]) -> None:
+    sweeping = config.getoption("sim_sweep") is not None
+    keep, dropped = [], []
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "sim_net" in names:
+            item.add_marker(pytest.mark.fake_net)
+        elif sweeping:
+            dropped.append(item)  # nothing in it depends on the seed
+            continue
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+@pytest.fixture
+def _sim_case(request: Any) -> SimCase:
+    case = getattr(request, "param", None)
+    if case is None:
+        case = SimCase(
+            request.config._sim_seed,
+            request.config.getoption("sim_faults"),
+            id="sim-default" if hasattr(request, "param") else None,
+        )
+    return case  # type: ignore[no-any-return]
+
+
+def _plan_for(request: Any, case: SimCase) -> Any:
+    from fake_net import FaultPlan
+
+    if case.plan_json is not None:
+        return FaultPlan.from_json(case.plan_json)
+    if not case.faults:
+        return FaultPlan()
+    marker = request.node.get_closest_marker("sim_faults")
+    options = dict(marker.kwargs) if marker is not None else {}
+    try:
+        return FaultPlan.random(case.seed, **options)
+    except TypeError as e:
+        raise pytest.UsageError(
+            "%s: bad @pytest.mark.sim_faults options %r: %s"
+            % (request.node.nodeid, options, e)
+        ) from None
+
+
+@pytest.fixture
+def sim_net(request: Any, _sim_case: SimCase) -> Iterator[testing.Sim]:
+    """A seeded simulated network, active for the test (see the module doc)."""
+    plan = _plan_for(request, _sim_case)
+    sim = testing.Sim(
+        plan,
+        seed=_sim_case.seed,
+        header={"test": _base_nodeid(request.node.nodeid, _sim_case.id)},
+    )
+    sim.case = _sim_case  # type: ignore[attr-defined]
+    _sims(request.node).append(sim)
+    with sim:
+        yield sim
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("fake", marks=pytest.mark.fake_net),
+        pytest.param("real", marks=pytest.mark.real_net),
+    ]
+)
+def any_net(request: Any) -> Iterator[testing.Sim]:
+    """The simulated network, then the real one (loopback), for one test body."""
+    seed = request.config._sim_seed
+    if request.param == "fake":
+        sim = testing.Sim(seed=seed, header={"test": request.node.nodeid})
+    else:
+        from real_net import RealNetwork
+
+        sim = testing.Sim(
+            seed=seed, network=RealNetwork(), header={"test": request.node.nodeid}
+        )
+    sim.case = SimCase(seed)  # type: ignore[attr-defined]
+    _sims(request.node).append(sim)
+    with sim:
+        yield sim
+
+
+def _sims(item: Any) -> List[testing.Sim]:
+    sims = getattr(item, "_asyncore_sim_runs", None)
+    if sims is None:
+        sims = item._asyncore_sim_runs = []
+    return sims  # type: ignore[no-any-return]
+
+
+# -- failure reports -------------------------------------------------------------
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: Any) -> Iterator[None]:
+    seen: List[Tuple[str, testing.Sim]] = []
+
+    def observe(what: str, sim: testing.Sim) -> None:
+        seen.append((what, sim))
+
+    previous = testing._observer
+    testing._observer = observe
+    try:
+        yield
+    finally:
+        testing._observer = previous
+        # The run to report: the last simulate() block that raised, else the
+        # last one entered (Hypothesis replays the minimal failing example
+        # last, and tests often assert after the block).
+        failed = [sim for what, sim in seen if what == "fail"]
+        chosen = failed[-1] if failed else (seen[-1][1] if seen else None)
+        if chosen is not None and chosen not in _sims(item):
+            item._asyncore_sim_failed = chosen
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    outcome: Any = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    sims = list(getattr(item, "_asyncore_sim_runs", ()))
+    last = getattr(item, "_asyncore_sim_failed", None)
+    if last is not None:
+        sims.append(last)
+    if not sims:
+        return
+    lines: List[str] = []
+    for sim in sims:
+        lines.extend(_failure_lines(item, sim, hypothesis=sim is last))
+    report.sections.append(("asyncore-sim", "\n".join(lines)))
+
+
+def _failure_lines(item: Any, sim: testing.Sim, hypothesis: bool) -> List[str]:
+    config = item.config
+    case: SimCase = getattr(sim, "case", SimCase(sim.seed))
+    lines = ["network: %s" % getattr(sim.net, "name", type(sim.net).__name__)]
+    lines.extend(sim.describe())
+    command = _repro_command(item, case, hypothesis)
+    if sim.recorder is not None:
+        path = _trace_path(config, item, case)
+        sim.trace.header["reproduce"] = command
+        try:
+            sim.save_trace(path)
+            lines.append("trace: %s" % os.path.relpath(path))
+        except OSError as e:
+            lines.append("trace: not written (%s)" % e)
+    lines.append("reproduce: %s" % command)
+    if hypothesis:
+        lines.append(
+            "  (Hypothesis replays its failing example from its database; to pin "
+            "it in the test: @example(plan=%r))" % (sim.plan,)
+        )
+    return lines
+
+
+def _base_nodeid(nodeid: str, param_id: Optional[str]) -> str:
+    """``nodeid`` without the sweep/regression parameter ``param_id``."""
+    m = re.match(r"^(.*)\[(.*)\]$", nodeid)
+    if not m or not param_id:
+        return nodeid
+    base, ids = m.group(1), m.group(2)
+    if ids == param_id:
+        return base
+    for old, new in (
+        ("-" + param_id + "-", "-"),
+        ("-" + param_id, ""),
+        (param_id + "-", ""),
+    ):
+        if old in ids:
+            return "%s[%s]" % (base, ids.replace(old, new, 1))
+    return nodeid
+
+
+def _repro_command(item: Any, case: SimCase, hypothesis: bool) -> str:
+    if case.kind == "regression":
+        nodeid = item.nodeid
+    else:
+        nodeid = _base_nodeid(item.nodeid, case.id)
+    words = ["python", "-m", "pytest", _quote(nodeid)]
+    if case.kind != "regression" and not hypothesis:
+        words.append("--sim-seed=%d" % case.seed)
+        if case.faults:
+            words.append("--sim-faults")
+    return " ".join(words)
+
+
+def _quote(text: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_./:=-]+", text):
+        return text
+    return "'%s'" % text.replace("'", "'\"'\"'")
+
+
+def _trace_path(config: Any, item: Any, case: SimCase) -> str:
+    root = str(config.rootpath)
+    base = config.getoption("sim_trace_dir") or os.path.join(root, DEFAULT_TRACE_DIR)
+    module = _module_stem(item.path)
+    name = _safe(getattr(item, "originalname", None) or item.name)
+    if case.kind == "sweep":
+        return os.path.join(base, module, name, "seed-%d.trace" % case.seed)
+    return os.path.join(base, module, _safe(item.name) + ".trace")
+
+
+def _module_stem(path: Any) -> str:
+    """``tests/test_echo.py`` -> ``test_echo``: the traces' folder name."""
+    return os.path.splitext(os.path.basename(str(path)))[0]
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+
+
+# -- sweep progress ----------------------------------------------------------------
+
+
+class _SweepProgress:
+    """Prints how far a sweep has got (on the controller, with or without
+    xdist), and lists the failing seeds with their trace files at the end."""
+
+    def __init__(self, config: Any, seeds: int) -> None:
+        self.config = config
+        self.seeds = seeds
+        self.total = 0
+        self.done = 0
+        self.failed: List[Tuple[str, str, str]] = []
+        self.start = time.monotonic()
+        self.last_shown = -1.0
+        self.tty = sys.stdout.isatty()
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        self.total = len(session.items)
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: List[str]) -> None:
+        self.total = max(self.total, len(ids))
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.failed and report.when in ("setup", "call"):
+            found = {"trace": "", "reproduce": ""}
+            for title, text in report.sections:
+                if title.endswith("asyncore-sim"):
+                    for line in text.splitlines():
+                        key, _, value = line.partition(": ")
+                        if key in found and not found[key]:
+                            found[key] = value
+            self.failed.append((report.nodeid, found["trace"], found["reproduce"]))
+        if report.when != "teardown":
+            return
+        self.done += 1
+        now = time.monotonic()
+        if self.done == self.total or now - self.last_shown >= (
+            0.5 if self.tty else 5.0
+        ):
+            self.last_shown = now
+            self._show(now)
+
+    def _show(self, now: float) -> None:
+        tr = self.config.pluginmanager.getplugin("terminalreporter")
+        if tr is None:
+            return
+        text = "sweep: %d/%d runs, %d failing, %.1fs" % (
+            self.done,
+            self.total or self.done,
+            len(self.failed),
+            now - self.start,
+        )
+        tr.write_line(text)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        tr = terminalreporter
+        tr.section("asyncore-sim sweep")
+        tr.write_line(
+            "%d runs, %d failing, %.1fs"
+            % (self.done, len(self.failed), time.monotonic() - self.start)
+        )
+        for nodeid, trace, command in sorted(self.failed, key=_seed_order):
+            tr.write_line("FAILED %s" % nodeid)
+            if trace:
+                tr.write_line("    trace: %s" % trace)
+            if command:
+                tr.write_line("    reproduce: %s" % command)
+        if self.failed:
+            tr.write_line(
+                "commit a trace under %s/<module>/<test>/ to keep it as a "
+                "regression case" % REGRESSIONS_DIR
+            )
+
+
+def _seed_order(failure: Tuple[str, str, str]) -> Tuple[str, int]:
+    m = re.search(r"^(.*)\[(?:.*-)?sim-seed-(\d+)(?:-.*)?\]$", failure[0])
+    return (m.group(1), int(m.group(2))) if m else (failure[0], -1)
+
+
+# -- golden traces -----------------------------------------------------------------
+
+
+class GoldenTrace:
+    """What the ``golden_trace`` fixture gives a test."""
+
+    def __init__(self, path: str, rewrite: bool, nodeid: str) -> None:
+        self.path = path
+        self.rewrite = rewrite
+        self.nodeid = nodeid
+        self.recorder: Optional[Recorder] = None
+        self.checked = False
+
+    def record(self, network: Any = None) -> Recorder:
+        """A :class:`Recorder` on ``network`` (use it with ``with``)."""
+        if self.recorder is not None:
+            raise RuntimeError("golden_trace.record() was already called in this test")
+        self.recorder = Recorder(network, header={"test": self.nodeid})
+        return self.recorder
+
+    @property
+    def trace(self) -> Trace:
+        if self.recorder is None:
+            raise RuntimeError("nothing recorded: call golden_trace.record(net) first")
+        return self.recorder.trace
+
+    def check(self) -> None:
+        """Compare the recording with the golden file (or write it)."""
+        self.checked = True
+        trace = self.trace
+        if self.rewrite:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            trace.save(self.path)
+            return
+        if not os.path.exists(self.path):
+            pytest.fail(
+                "no golden trace at %s\ncreate it on purpose with:\n"
+                "    pytest --sim-rewrite-goldens '%s'\nthen review and commit it"
+                % (self.path, self.nodeid),
+                pytrace=False,
+            )
+        golden = Trace.load(self.path)
+        diff = first_difference(golden.events, trace.events)
+        if diff is not None:
+            pytest.fail(
+                "the run differs from its golden trace %s\n%s"
+                "if the change is intended: pytest --sim-rewrite-goldens '%s'"
+                % (
+                    self.path,
+                    format_difference(
+                        diff, golden.events, trace.events, 3, "golden", "this run"
+                    ),
+                    self.nodeid,
+                ),
+                pytrace=False,
+            )
+
+
+def _golden_path(request: Any) -> str:
+    root = str(request.config.rootpath)
+    module = _module_stem(request.node.path)
+    return os.path.join(root, "traces", module, _safe(request.node.name) + ".trace")
+
+
+@pytest.fixture
+def golden_trace(request: Any) -> Iterator[GoldenTrace]:
+    """Record this test's run and compare it with its golden trace."""
+    g = GoldenTrace(
+        _golden_path(request),
+        bool(request.config.getoption("sim_rewrite_goldens")),
+        request.node.nodeid,
+    )
+    yield g
+    if g.recorder is not None and not g.checked:
+        g.check()
