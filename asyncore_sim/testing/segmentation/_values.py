@@ -1,5 +1,4 @@
-"""The values a segmentation check reports, its errors, and its limits.
-"""
+"""The values a segmentation check reports, its errors, and its limits."""
 
 from __future__ import annotations
 
