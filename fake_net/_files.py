@@ -4,16 +4,30 @@ A regular file always polls readable and writable (as on Linux); a pipe's
 read end is readable when it holds data or its writer is gone, its write end
 writable while it has room, and a write to a pipe nobody reads fails with
 EPIPE.  ``FakeFileWrapper`` is ``file_wrapper`` over these descriptors.
+
+``_Files`` is FakeNetwork's part for them: ``open_file()``, ``pipe()``,
+``wrap_file()`` and the descriptor calls (``dup``, ``read``, ``write``,
+``close_fd``).  A real regular file handed to ``file_dispatcher`` is imported
+once as a simulated file (its content and offset then); nothing else of the
+machine's is touched.
+
+Rules: descriptors come from the network's table, lowest free; a duplicate
+shares its open file description (``fds``), which is released with the last
+one; never the wall clock, never the global random.
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import socket as _socket
+import stat
 import warnings
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, cast
 
-from fake_net._errors import oserror
+from fake_net import _faults
+from fake_net._errors import SimulationError, oserror
+from fake_net._socket import FakeSocket
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
@@ -206,3 +220,106 @@ class FakeFileWrapper:
 
     def fileno(self) -> int:
         return self.fd
+
+
+class _Files:
+    """FakeNetwork's files and pipes: ``open_file()``, ``pipe()``, the fd calls."""
+
+    # This part's state (set by FakeNetwork.__init__).
+    _imported: Dict[int, int]  # real fd -> simulated file
+    # From the other parts.
+    faults: List[_faults.Fault]
+    _objects: Dict[int, Any]
+    _ready: Dict[int, int]
+    _alloc_fd: Callable[[Any], int]
+    _get: Callable[[int], Any]
+    _set_ready: Callable[[int, int], None]
+    _log_event: Callable[[str, Optional[int], Tuple[Any, ...]], None]
+
+    def wrap_file(self, fd: int) -> FakeFileWrapper:
+        """``file_wrapper`` over ``fd``: a simulated descriptor, or else a
+        real regular file's descriptor (from ``os.open``), whose content is
+        imported as a simulated file once (the real offset is kept).  A
+        number the simulation has open is taken as the simulated one."""
+        if fd not in self._objects:
+            fd = self._import_real_file(fd)
+        return FakeFileWrapper(cast("FakeNetwork", self), fd)
+
+    def set_fd_blocking(self, fd: int, flag: bool) -> None:
+        if fd in self._imported:
+            return
+        self._get(fd)
+
+    def _import_real_file(self, real_fd: int) -> int:
+        known = self._imported.get(real_fd)
+        if known is not None and known in self._objects:
+            return known
+        try:
+            st = os.fstat(real_fd)
+        except (OSError, TypeError):
+            raise oserror(errno.EBADF) from None
+        if not stat.S_ISREG(st.st_mode):
+            raise SimulationError(
+                "file_dispatcher on a FakeNetwork was given the real descriptor "
+                "%r, which is not a regular file: use net.pipe() or net.open_file()"
+                % (real_fd,)
+            )
+        pos = os.lseek(real_fd, 0, os.SEEK_CUR)
+        content = os.pread(real_fd, st.st_size, 0)
+        fake = self.open_file(content)
+        self._objects[fake].offset = pos
+        self._imported[real_fd] = fake
+        return fake
+
+    def _file_rule(self, flag: str) -> bool:
+        """Whether an ExceptionalFile rule (with ``flag`` set, if any) is installed."""
+        for fault in self.faults:
+            if isinstance(fault, _faults.ExceptionalFile) and (
+                not flag or getattr(fault, flag)
+            ):
+                return True
+        return False
+
+    def open_file(self, content: bytes = b"") -> int:
+        """A descriptor for a simulated regular file holding ``content``."""
+        f = VirtualFile(cast("FakeNetwork", self), content)
+        fd = self._alloc_fd(f)
+        f.fds.append(fd)
+        self._log_event("file", fd, (len(content),))
+        # Regular files always poll ready; ExceptionalFile adds POLLPRI.
+        self._set_ready(fd, 1 | 4 | (2 if self._file_rule("") else 0))
+        return fd
+
+    def pipe(self) -> Tuple[int, int]:
+        """``(read_fd, write_fd)`` of a simulated pipe, as ``os.pipe()``."""
+        r, w = make_pipe(cast("FakeNetwork", self))
+        rfd = self._alloc_fd(r)
+        r.fds.append(rfd)
+        wfd = self._alloc_fd(w)
+        w.fds.append(wfd)
+        self._log_event("pipe", rfd, (wfd,))
+        r.refresh()
+        w.refresh()
+        return rfd, wfd
+
+    def dup(self, fd: int) -> int:
+        obj = self._get(fd)
+        if isinstance(obj, FakeSocket):
+            raise SimulationError("dup() of a fake socket is not simulated")
+        new = self._alloc_fd(obj)
+        obj.fds.append(new)
+        self._set_ready(new, self._ready.get(fd, 0))
+        return new
+
+    def read(self, fd: int, n: int) -> bytes:
+        return self._get(fd).read(fd, n)  # type: ignore[no-any-return]
+
+    def write(self, fd: int, data: bytes) -> int:
+        return self._get(fd).write(fd, data)  # type: ignore[no-any-return]
+
+    def close_fd(self, fd: int) -> None:
+        obj = self._get(fd)
+        if isinstance(obj, FakeSocket):
+            obj.close()
+        else:
+            obj.close_fd(fd)

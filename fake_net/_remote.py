@@ -4,7 +4,8 @@ A :class:`RemoteServer` listens at an address of the name table without a
 descriptor in the process.  Its script says, per connection, when the
 connection completes and, at virtual times, what the server does: send a
 segment, send an urgent byte, close (FIN) or reset (RST).  Actions at the
-same time run in the order they were added.
+same time run in the order they were added.  ``_Remotes`` is FakeNetwork's
+part that adds them (``add_remote()``).
 
 Rules: virtual time only; actions are ordered by (time, order added).
 """
@@ -12,7 +13,9 @@ Rules: virtual time only; actions are ordered by (time, order added).
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple, cast
+
+from fake_net._errors import SimulationError
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
@@ -133,3 +136,23 @@ class RemoteServer:
         elif action == "reset":
             server.state = "closed"
             client._reset_by_peer(errno.ECONNRESET)
+
+
+class _Remotes:
+    """FakeNetwork's scripted remote servers: ``add_remote()``."""
+
+    # This part's state (set by FakeNetwork.__init__).
+    _remotes: Dict[Tuple[str, int], RemoteServer]
+    # From the other parts.
+    _resolve: Callable[..., str]
+    _port_free: Callable[[str, int], bool]
+
+    def add_remote(self, host: str, port: int) -> "RemoteServer":
+        """A server outside the process at ``host:port``, driven by a script:
+        see :class:`fake_net.RemoteServer`."""
+        ip = self._resolve(host)
+        if (ip, port) in self._remotes or not self._port_free(ip, port):
+            raise SimulationError("%s:%d is already taken" % (host, port))
+        remote = RemoteServer(cast("FakeNetwork", self), host, ip, port)
+        self._remotes[(ip, port)] = remote
+        return remote

@@ -1,0 +1,226 @@
+"""The injector: the network's side of fault rules.
+
+The rules themselves are values (``_faults``; plans of them in ``_plan``).
+Here they are installed (``add_fault``) and applied where they act: a
+connect, a send, a recv or a segment's delivery asks for the verdict of the
+rules of its site (``_fault_verdict``); stream rules act at a byte offset of
+a connection end or at a virtual time; wait rules interrupt a readiness call
+or add a spurious event.  The sockets test a per-site flag (``_send_rules``,
+...) first, so a network without rules pays nothing for them.
+
+Rules: rules are tried in the order they were installed, and the first
+verdict that is not "pass" wins; a probability is drawn from the network's
+seeded random source (never the global random), and only for a rule that is
+reached and matches; a stream rule fires at most once per connection end;
+connections and descriptors are visited in order (``_sockets``, sorted fds),
+never by set or hash order.
+"""
+
+from __future__ import annotations
+
+import errno
+from random import Random
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from fake_net import _faults
+from fake_net._socket import FakeSocket
+
+__all__ = ["_Injector"]
+
+
+class _Injector:
+    """FakeNetwork's fault rules: ``add_fault()`` and where the rules act."""
+
+    # This part's state (set by FakeNetwork.__init__).
+    faults: List[_faults.Fault]
+    _fault_uses: List[int]  # how often each rule fired
+    _fault_calls: List[int]  # matching calls seen, per scripted rule
+    _fired: Dict[Tuple[int, int, str], bool]  # (rule, conn, side): stream rules
+    _send_rules: bool
+    _recv_rules: bool
+    _deliver_rules: bool
+    _stream_rules: bool
+    _connect_rules: bool
+    _wait_rules: bool
+    # From the other parts.
+    now: float
+    latency: float
+    random: Random
+    _objects: Dict[int, Any]
+    _sockets: List[FakeSocket]
+    _schedule: Callable[..., None]
+    _log_event: Callable[[str, Optional[int], Tuple[Any, ...]], None]
+
+    def add_fault(self, fault: _faults.Fault) -> None:
+        """Install a rule after those already installed."""
+        if not isinstance(fault, _faults.Fault):
+            raise TypeError("not a fault rule: %r" % (fault,))
+        index = len(self.faults)
+        self.faults.append(fault)
+        self._fault_uses.append(0)
+        self._fault_calls.append(0)
+        site = fault.site
+        if site == "send":
+            self._send_rules = True
+        elif site == "recv":
+            self._recv_rules = True
+        elif site == "deliver":
+            self._deliver_rules = True
+        elif site == "stream":
+            self._stream_rules = True
+            at = getattr(fault, "at_time", None)
+            if at is not None:
+                self._schedule(max(at, self.now), self._timed_stream_fault, index)
+        elif site == "connect":
+            self._connect_rules = True
+        elif site in ("wait", "interrupt"):
+            self._wait_rules = True
+
+    def _rule_applies(
+        self,
+        index: int,
+        fault: _faults.Fault,
+        sock: FakeSocket,
+        port: Optional[int] = None,
+    ) -> bool:
+        if fault.times is not None and self._fault_uses[index] >= fault.times:
+            return False
+        match = fault.match
+        if port is not None and match.port is not None:
+            if match.port != port:
+                return False
+            match = _faults.Match(fd=match.fd, conn=match.conn, side=match.side)
+        if not match.matches(sock):
+            return False
+        if fault.probability < 1.0 and self.random.random() >= fault.probability:
+            return False
+        return True
+
+    def _fire(
+        self, index: int, fault: _faults.Fault, sock: FakeSocket, what: Any
+    ) -> None:
+        self._fault_uses[index] += 1
+        self._log_event(
+            "fault",
+            sock.fd if sock.fd is not None else -1,
+            (type(fault).__name__, what),
+        )
+
+    def _fault_verdict(self, site: str, sock: FakeSocket, n: int) -> Any:
+        """The first verdict that is not "pass" among the rules for ``site``.
+
+        ``n`` is the size at stake for "send" and "recv", the destination
+        port for "connect"; "deliver" rules take no size.
+        """
+        port = n if site == "connect" else None
+        sized = site in ("send", "recv")
+        for index, fault in enumerate(self.faults):
+            if fault.site != site or not self._rule_applies(index, fault, sock, port):
+                continue
+            if fault.scripted:
+                call = self._fault_calls[index]
+                self._fault_calls[index] = call + 1
+                verdict = fault.verdict_at(call, n)  # type: ignore[attr-defined]
+            elif sized:
+                verdict = fault.verdict(n, self.random)  # type: ignore[attr-defined]
+            else:
+                verdict = fault.verdict(self.random)  # type: ignore[attr-defined]
+            if verdict is not None:
+                self._fire(index, fault, sock, verdict)
+                return verdict
+        return None
+
+    def _deliver_delay(self, sender: FakeSocket) -> float:
+        delay = self._fault_verdict("deliver", sender, 0)
+        return self.latency if delay is None else delay  # type: ignore[no-any-return]
+
+    def _stream_faults(self, victim: FakeSocket, data: bytes) -> bytes:
+        """Apply stream rules (by byte offset) to ``data`` arriving at ``victim``;
+        deliver what comes before the first one that fires, and return the rest."""
+        start = victim.received
+        end = start + len(data)
+        for index, fault in enumerate(self.faults):
+            if fault.site != "stream":
+                continue
+            offset = getattr(fault, "after_bytes", None)
+            if offset is None or not (start <= offset <= end):
+                continue
+            if not self._claim_stream_rule(index, fault, victim):
+                continue
+            before = data[: offset - start]
+            if before:
+                victim.rbuf += before
+                victim.received += len(before)
+            self._fire(index, fault, victim, offset)
+            self._stream_effect(fault, victim)
+            if victim.cut:
+                return b""
+            return self._stream_faults(victim, data[offset - start :])
+        return data
+
+    def _timed_stream_fault(self, index: int) -> None:
+        fault = self.faults[index]
+        for sock in list(self._sockets):
+            if sock.state != "connected":
+                continue
+            if not self._claim_stream_rule(index, fault, sock):
+                continue
+            self._fire(index, fault, sock, self.now)
+            self._stream_effect(fault, sock)
+
+    def _claim_stream_rule(
+        self, index: int, fault: _faults.Fault, sock: FakeSocket
+    ) -> bool:
+        """A stream rule fires once per connection end: True the first time
+        it applies to ``sock``'s end (and marks it fired), else False."""
+        key = (index, sock.conn if sock.conn is not None else -1, sock.side or "")
+        if key in self._fired or not self._rule_applies(index, fault, sock):
+            return False
+        self._fired[key] = True
+        return True
+
+    def _stream_effect(self, fault: _faults.Fault, victim: FakeSocket) -> None:
+        peer = victim.peer
+        if isinstance(fault, _faults.InjectOOB):
+            victim._urgent_arrives(fault.byte)
+        elif isinstance(fault, _faults.PeerClose):
+            victim.eof_in = True
+            victim.cut = True
+            victim.dead_link = True
+            if peer is not None:
+                peer.dead_link = True
+        elif isinstance(fault, _faults.PeerReset):
+            victim._reset_by_peer(errno.ECONNRESET)
+            if peer is not None:
+                peer._reset_by_peer(errno.ECONNRESET)
+        elif isinstance(fault, _faults.PendingError):
+            victim.err = fault.errno
+        victim._refresh()
+
+    def _wait_faults(self, step: int) -> Tuple[bool, List[Tuple[int, int]]]:
+        """(interrupt?, spurious events) for this wait."""
+        spurious: List[Tuple[int, int]] = []
+        for index, fault in enumerate(self.faults):
+            if isinstance(fault, _faults.InterruptWait):
+                if fault.times is not None and self._fault_uses[index] >= fault.times:
+                    continue
+                if fault.at_step is not None and fault.at_step != step:
+                    continue
+                if (
+                    fault.probability < 1.0
+                    and self.random.random() >= fault.probability
+                ):
+                    continue
+                self._fault_uses[index] += 1
+                self._log_event("fault", -1, ("InterruptWait", step))
+                return True, []
+            if isinstance(fault, _faults.SpuriousReady):
+                for fd in sorted(self._objects):
+                    sock = self._objects[fd]
+                    if isinstance(sock, FakeSocket) and self._rule_applies(
+                        index, fault, sock
+                    ):
+                        self._fire(index, fault, sock, fault.events)
+                        spurious.append((fd, fault.events))
+                        break
+        return False, spurious

@@ -1,0 +1,112 @@
+"""netstat: a table of every open descriptor, for failure messages.
+
+:class:`SimulationStuck` and :class:`SimulationBudgetExceeded` carry it, and
+a test can print ``net.netstat()`` at any point.  One row per descriptor:
+its kind, addresses, state (with the flags that explain a hang: eof_in,
+shut_wr, oob, a pending error), buffered and in-flight bytes and readiness;
+then the virtual time, the steps and the events still scheduled.  The event
+log's lines (``net.event_lines()``) are formatted here too.
+
+Rules: rows in descriptor order; only what the run itself determined
+(no ``id()``, no machine-dependent values).
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+
+from fake_net._socket import FakeSocket
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fake_net._clock import Timer
+
+__all__ = ["_Netstat"]
+
+
+class _Netstat:
+    """FakeNetwork's ``netstat()``."""
+
+    # From the other parts.
+    now: float
+    steps: int
+    _objects: Dict[int, Any]
+    _ready: Dict[int, int]
+    _timers: List[Timer]
+
+    def netstat(self) -> str:
+        """A table of every open descriptor, for failure messages."""
+        rows = [("fd", "kind", "local", "remote", "state", "rbuf", "inflight", "ready")]
+        for fd in sorted(self._objects):
+            obj = self._objects[fd]
+            ready = _fmt_mask(self._ready.get(fd, 0))
+            if isinstance(obj, FakeSocket):
+                state = obj.state.upper()
+                if obj.state == "listening":
+                    state += " (queue %d/%d)" % (len(obj.accept_q), obj.backlog)
+                flags = [
+                    f
+                    for f, on in (
+                        ("eof_in", obj.eof_in),
+                        ("shut_wr", obj.shut_wr),
+                        ("oob", obj.oob is not None),
+                        (
+                            "err=%s" % errno.errorcode.get(obj.err, obj.err),
+                            bool(obj.err),
+                        ),
+                    )
+                    if on
+                ]
+                if flags:
+                    state += " " + ",".join(flags)
+                rows.append(
+                    (
+                        str(fd),
+                        "tcp",
+                        _fmt_addr(obj.local),
+                        _fmt_addr(obj.remote),
+                        state,
+                        str(len(obj.rbuf)),
+                        str(obj.inflight),
+                        ready,
+                    )
+                )
+            else:
+                rows.append(
+                    (str(fd), obj.kind, "-", "-", obj.describe(), "-", "-", ready)
+                )
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows
+        ]
+        pending = len(self._timers)
+        lines.append(
+            "virtual time %.6f s, %d step(s), %d scheduled event(s)"
+            % (self.now, self.steps, pending)
+        )
+        return "\n".join(lines)
+
+
+def _fmt_addr(addr: Optional[Tuple[str, int]]) -> str:
+    return "*:*" if addr is None else "%s:%s" % addr
+
+
+def _fmt_mask(mask: int) -> str:
+    names = [
+        n
+        for bit, n in (
+            (1, "IN"),
+            (2, "PRI"),
+            (4, "OUT"),
+            (8, "ERR"),
+            (16, "HUP"),
+            (32, "NVAL"),
+        )
+        if mask & bit
+    ]
+    return "|".join(names) or "-"
+
+
+def _format_event(e: Tuple[float, str, int, Tuple[Any, ...]]) -> str:
+    t, kind, fd, data = e
+    return "%.6f %s fd=%d %s" % (t, kind, fd, " ".join(repr(d) for d in data))

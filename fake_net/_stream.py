@@ -1,0 +1,162 @@
+"""Stream connections: how two TCP sockets of the network get connected.
+
+A ``connect()`` binds the client (to an ephemeral port on 127.0.0.1 or the
+network's ``local_ip``), consults the "connect" fault rules, and schedules
+the outcome after the network's latency: the SYN reaching a listener (which
+queues the connection, or holds it while the accept queue is full), a
+:class:`~fake_net.RemoteServer` taking it, or a refusal.  ``_join`` makes
+the two ends a connection; what flows over it afterwards is the sockets'
+business (``_socket``).
+
+Rules: connections are numbered in the order they are made (``sock.conn``)
+and kept in that order in ``_sockets``; every outcome is an event on the
+virtual clock, at ``now`` + latency (or a fault's delay, or a remote
+server's scripted accept time), never at once.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, cast
+
+from fake_net._socket import FakeSocket
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fake_net._network import FakeNetwork
+    from fake_net._remote import RemoteServer
+
+__all__ = ["DEFAULT_CAPACITY", "_Stream"]
+
+#: Bytes one direction of a connection holds before sends go short or
+#: EWOULDBLOCK (a rough figure for Linux's loopback socket buffers).
+DEFAULT_CAPACITY = 65536
+
+
+class _Stream:
+    """FakeNetwork's TCP connection set-up (connect, accept queue, join)."""
+
+    # This part's state (set by FakeNetwork.__init__).
+    capacity: int  # per direction, read by each FakeSocket as it is made
+    latency: float
+    local_ip: str
+    _sockets: List[FakeSocket]  # every connected socket, in order
+    _conn_count: int
+    # From the other parts.
+    now: float
+    _bound: Dict[Tuple[str, int], FakeSocket]
+    _remotes: Dict[Tuple[str, int], RemoteServer]
+    _stream_rules: bool
+    _connect_rules: bool
+    _bind: Callable[[FakeSocket, str, int], None]
+    _fault_verdict: Callable[[str, FakeSocket, int], Any]
+    _stream_faults: Callable[[FakeSocket, bytes], bytes]
+    _schedule: Callable[..., None]
+    _run_due: Callable[[], None]
+    _log_event: Callable[[str, Optional[int], Tuple[Any, ...]], None]
+
+    def _connect(self, client: FakeSocket, ip: str, port: int) -> None:
+        if client.local is None:
+            local_ip = "127.0.0.1" if ip.startswith("127.") else self.local_ip
+            self._bind(client, local_ip, 0)
+        client.state = "connecting"
+        client.remote = (ip, port)
+        client.side = "client"
+        self._log_event("connect", client.fd, ((ip, port),))
+        verdict = None
+        if self._connect_rules:
+            verdict = self._fault_verdict("connect", client, port)
+        latency = self.latency
+        if verdict is not None:
+            kind, seconds = verdict
+            if kind == "refuse":
+                self._schedule(
+                    self.now + latency, self._fail_connect, client, errno.ECONNREFUSED
+                )
+                client._refresh()
+                return
+            if kind == "timeout":
+                self._schedule(
+                    self.now + seconds, self._fail_connect, client, errno.ETIMEDOUT
+                )
+                client._refresh()
+                return
+            latency = seconds
+        remote = self._remotes.get((ip, port)) if self._remotes else None
+        if remote is not None:
+            remote._connecting(client, latency)
+            client._refresh()
+            if latency == 0:
+                self._run_due()
+            return
+        listener = self._bound.get((ip, port)) or self._bound.get(("0.0.0.0", port))
+        if listener is None or listener.state != "listening":
+            self._schedule(
+                self.now + latency, self._fail_connect, client, errno.ECONNREFUSED
+            )
+        else:
+            self._schedule(self.now + latency, self._arrive, listener, client)
+        client._refresh()
+        if latency == 0:
+            self._run_due()
+
+    def _fail_connect(self, client: FakeSocket, code: int) -> None:
+        if client.state != "connecting":
+            return
+        client.state = "closed"
+        client.err = code
+        client.shut_wr = True
+        self._log_event(
+            "error",
+            client.fd if client.fd is not None else -1,
+            ("connect", errno.errorcode[code]),
+        )
+        client._refresh()
+
+    def _arrive(self, listener: FakeSocket, client: FakeSocket) -> None:
+        """A SYN reaches a listener: queue the connection, or wait for room."""
+        if client.state != "connecting":
+            return
+        if listener.fd is None or listener.state != "listening":
+            self._fail_connect(client, errno.ECONNREFUSED)
+            return
+        if len(listener.accept_q) >= listener.backlog:
+            # Linux drops the SYN and the client retries; here it simply
+            # waits for room in the queue.
+            listener.pending_q.append(client)
+            return
+        self._establish_server_side(listener, client)
+
+    def _establish_server_side(self, listener: FakeSocket, client: FakeSocket) -> None:
+        if client.state != "connecting":
+            return
+        net = cast("FakeNetwork", self)
+        server = FakeSocket(net, listener.family, listener.type, None)
+        assert listener.local is not None and client.local is not None
+        lip = listener.local[0]
+        if lip == "0.0.0.0":
+            assert client.remote is not None
+            lip = client.remote[0]
+        server.local = (lip, listener.local[1])
+        server.remote = client.local
+        server.side = "server"
+        self._join(client, server)
+        listener.accept_q.append(server)
+        listener._refresh()
+        client._refresh()
+
+    def _join(self, a: FakeSocket, b: FakeSocket) -> None:
+        conn = self._conn_count
+        self._conn_count += 1
+        for s, other in ((a, b), (b, a)):
+            s.state = "connected"
+            s.peer = other
+            s.conn = conn
+            s.ever_connected = True
+            s.remote = other.local
+            self._sockets.append(s)
+        a.connect_unreported = a.state == "connected" and a.side == "client"
+        if self._stream_rules:
+            for s in (a, b):
+                # Rules at byte offset 0 fire as the connection is made.
+                self._stream_faults(s, b"")
+                s._refresh()

@@ -1,0 +1,160 @@
+"""The waits: readiness calls (select, poll, epoll) and blocking socket calls.
+
+Time moves here (and in ``sleep()``): a readiness call whose descriptors are
+not ready runs the schedule forward to the next event, or to the end of its
+timeout; a blocking ``recv()``, ``accept()``, ``connect()`` or ``sendall()``
+runs it forward until the call can complete.  What is ready comes from the
+descriptor table the network keeps up to date (``_ready``/``_rready``);
+:class:`~fake_net.FakePoller` picks its descriptors out of it.
+
+Rules: never read the wall clock; a wait that can never return raises
+:class:`SimulationStuck` rather than hang; a loop that spins (ready every
+time, no I/O) gets the clock moved after :data:`SPIN_WAITS` waits, as real
+time would pass.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket as _socket
+from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Tuple
+
+from fake_net._errors import SimulationStuck, oserror
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fake_net._clock import Timer
+    from fake_net._socket import FakeSocket
+
+__all__ = ["SPIN_WAITS", "_Waits"]
+
+#: A loop that keeps finding something ready but does no I/O (a dispatcher
+#: whose writable() is always true, say) spins; on a real machine time passes
+#: while it does, so delayed segments and timers still come.  After this many
+#: such waits in a row the clock jumps to the next scheduled event.
+SPIN_WAITS = 64
+_NO_SPURIOUS: List[Tuple[int, int]] = []  # shared, never mutated
+
+
+class _Waits:
+    """FakeNetwork's waits: the body of every readiness and blocking call."""
+
+    # This part's state (set by FakeNetwork.__init__).
+    _spin_mark: int  # the activity count at the last ready wait
+    _spins: int  # ready waits in a row with no activity
+    # From the other parts.
+    now: float
+    steps: int
+    max_steps: int
+    _idle: int
+    _activity: int
+    _timers: List[Timer]
+    _wait_rules: bool
+    _advance_to: Callable[[float], None]
+    _next_time: Callable[[], Optional[float]]
+    _note_idle: Callable[[bool], None]
+    _run_due: Callable[[], None]
+    _step_budget_used_up: Callable[[], NoReturn]
+    _wait_faults: Callable[[int], Tuple[bool, List[Tuple[int, int]]]]
+    _log_event: Callable[[str, Optional[int], Tuple[Any, ...]], None]
+    netstat: Callable[[], str]
+
+    def _wait_ready(
+        self,
+        timeout: Optional[float],
+        collect: Callable[[List[Tuple[int, int]]], Tuple[Any, bool]],
+    ) -> Any:
+        """The body of every readiness call (see FakePoller).
+
+        Time moves only here: to the next scheduled event while nothing is
+        ready and the timeout allows, else to the end of the timeout.  A
+        zero-timeout wait that finds nothing jumps to the next event (a busy
+        loop spins until it happens) and reports it on the next call.
+        """
+        # _count_step(), inlined on this hot path.
+        self.steps = step = self.steps + 1
+        if step > self.max_steps:
+            self._step_budget_used_up()
+        spurious: List[Tuple[int, int]] = _NO_SPURIOUS
+        if self._wait_rules:
+            interrupted, spurious = self._wait_faults(step - 1)
+            if interrupted:
+                raise oserror(errno.EINTR)
+        timers = self._timers
+        if timers and timers[0][0] <= self.now:
+            self._run_due()
+        # The common case: something is ready now.
+        result, ready = collect(spurious)
+        if ready:
+            self._idle = 0
+            if timers:
+                if self._activity != self._spin_mark:
+                    self._spin_mark = self._activity
+                    self._spins = 0
+                else:
+                    self._spins += 1
+                    if self._spins >= SPIN_WAITS:
+                        self._spins = 0
+                        self._advance_to(timers[0][0])
+                        result, _ = collect(spurious)
+            return result
+        deadline = None if timeout is None else self.now + timeout
+        while True:
+            result, ready = collect(spurious)
+            if ready:
+                self._idle = 0
+                return result
+            nxt = self._next_time()
+            if deadline is None:
+                if nxt is None:
+                    raise SimulationStuck(
+                        "a wait with no timeout can never return: nothing is "
+                        "ready and nothing is scheduled\n%s" % self.netstat()
+                    )
+                self._advance_to(nxt)
+                continue
+            if timeout == 0:
+                if nxt is not None:
+                    self._advance_to(nxt)
+                self._note_idle(nxt is not None)
+                return result
+            if nxt is not None and nxt <= deadline:
+                self._advance_to(nxt)
+                continue
+            self._advance_to(deadline)
+            result, ready = collect(spurious)
+            if ready:
+                self._idle = 0
+            else:
+                self._note_idle(False)
+            return result
+
+    def _would_block(
+        self,
+        sock: FakeSocket,
+        op: str,
+        done: Callable[[], bool],
+        raise_eagain: bool = True,
+    ) -> None:
+        """A blocking call: run the simulation (virtual time) until ``done``."""
+        if sock.timeout == 0.0:
+            if raise_eagain:
+                self._log_event("error", sock.fd, (op, "EAGAIN"))
+                raise oserror(errno.EAGAIN)
+            return
+        deadline = None if sock.timeout is None else self.now + sock.timeout
+        while not done():
+            nxt = self._next_time()
+            if nxt is None or (deadline is not None and nxt > deadline):
+                if deadline is not None:
+                    self._advance_to(deadline)
+                    raise _socket.timeout("timed out")
+                raise SimulationStuck(
+                    "blocking %s() on fd %s can never complete\n%s"
+                    % (op, sock.fd, self.netstat())
+                )
+            self._advance_to(nxt)
+
+    def _blocking_error(self, sock: FakeSocket, op: str) -> BaseException:
+        return SimulationStuck(
+            "blocking %s() on fd %s cannot complete\n%s" % (op, sock.fd, self.netstat())
+        )
