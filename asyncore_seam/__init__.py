@@ -49,6 +49,9 @@ __all__ = [
     "push_current",
     "pop_current",
     "set_default_network",
+    "LoopRunner",
+    "set_loop_runner",
+    "loop_runner",
     "set_patch_namespace",
     "patch_namespace",
 ]
@@ -133,11 +136,16 @@ class NetworkMap(dict):  # type: ignore[type-arg]
     waits on ``network``.
     """
 
-    __slots__ = ("network",)
+    __slots__ = ("network", "__weakref__")
 
     def __init__(self, network: Network, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.network = network
+        # A simulated network runs the maps bound to it when a blocking
+        # call waits (see LoopRunner); it learns of them here.
+        adopt = getattr(network, "adopt_map", None)
+        if adopt is not None:
+            adopt(self)
 
     def __repr__(self) -> str:
         return "NetworkMap(%s, %s)" % (
@@ -216,6 +224,39 @@ def network_for_map(map: Any) -> Network:
         if net is not None:
             return net  # type: ignore[no-any-return]
     return current_network()
+
+
+class LoopRunner(Protocol):
+    """What a network may ask of the dispatcher core (registered by the core).
+
+    A simulated network whose blocking call must wait (a blocking ``recv``
+    on a client while the server is a dispatcher in a map) runs the world
+    forward: one pass of each map bound to it, through this runner.
+    """
+
+    def run_once(self, map: Any) -> bool:
+        """One loop pass over ``map`` that does not wait; False (and nothing
+        done) when the map is empty or a loop further up the stack is in the
+        middle of a pass over it."""
+        ...
+
+    def default_map(self) -> Any:
+        """The core's default socket map (``asyncore.socket_map``)."""
+        ...
+
+
+_loop_runner: Optional[LoopRunner] = None
+
+
+def set_loop_runner(runner: LoopRunner) -> None:
+    """Register the core's :class:`LoopRunner` (the core does, on import)."""
+    global _loop_runner
+    _loop_runner = runner
+
+
+def loop_runner() -> Optional[LoopRunner]:
+    """The registered :class:`LoopRunner`, or None before the core is imported."""
+    return _loop_runner
 
 
 class RealSocketForbidden(RuntimeError):

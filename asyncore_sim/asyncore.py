@@ -1027,3 +1027,30 @@ else:  # pragma: no cover - not POSIX
 # The real network looks up socket/select/time/os on this module at call
 # time, so that monkeypatching asyncore.socket works as on the stdlib.
 _seam.set_patch_namespace(sys.modules[__name__])
+
+
+class _LoopRunner:
+    """Lets a simulated network's blocking call run the maps bound to it
+    (see asyncore_seam.LoopRunner); an extension, the stdlib has no such hook."""
+
+    def run_once(self, map: Any) -> bool:
+        if not map:
+            return False
+        waiter = _KEPT.get(id(map))
+        if waiter is not None and waiter.map is not map:
+            waiter = None
+        if (waiter is not None and waiter.busy) or any(
+            b.map is map and b.busy for b in _BORROWED
+        ):
+            # A pass over this map is under way further up the stack (the
+            # blocking call came from one of its callbacks): running another
+            # would call its handlers re-entrantly, as no kernel loop does.
+            return False
+        _one_shot(waiter.method if waiter is not None else "poll", 0.0, map)
+        return True
+
+    def default_map(self) -> Any:
+        return socket_map
+
+
+_seam.set_loop_runner(_LoopRunner())

@@ -19,6 +19,7 @@ class in a module of its own:
 
 - ``_clock``: virtual time, the schedule and the budgets (``sleep``, ``monotonic``);
 - ``_waits``: readiness calls and blocking calls, where time moves;
+- ``_loops``: the maps and loops a blocking call runs while it waits;
 - ``_addresses``: names, resolution, ports and binding (``getaddrinfo``);
 - ``_stream``: TCP connection set-up between stream sockets;
 - ``_injector``: the network's side of fault rules (``add_fault``);
@@ -62,6 +63,7 @@ from fake_net._errors import SimulationError, oserror
 from fake_net._events import Event
 from fake_net._files import _Files
 from fake_net._injector import _Injector
+from fake_net._loops import _Loops
 from fake_net._netstat import _format_event, _Netstat
 from fake_net._poller import FakePoller
 from fake_net._remote import RemoteServer, _Remotes
@@ -69,6 +71,7 @@ from fake_net._socket import FakeSocket
 from fake_net._stream import DEFAULT_CAPACITY, _Stream
 from fake_net._waits import SPIN_WAITS as SPIN_WAITS
 from fake_net._waits import _Waits
+from fake_net._world import DEFAULT_EPOCH, enter_world, leave_world
 
 __all__ = ["FakeNetwork", "DEFAULT_NAMES"]
 
@@ -76,7 +79,15 @@ _FIRST_FD = 3  # 0, 1 and 2 are the standard streams
 
 
 class FakeNetwork(
-    _Clock, _Waits, _Addresses, _Stream, _Injector, _Files, _Remotes, _Netstat
+    _Clock,
+    _Waits,
+    _Loops,
+    _Addresses,
+    _Stream,
+    _Injector,
+    _Files,
+    _Remotes,
+    _Netstat,
 ):
     """A simulated network.  Use it with asyncore_sim as::
 
@@ -106,6 +117,9 @@ class FakeNetwork(
         max_time: float = 86_400.0,
         idle_limit: int = 1000,
         register_random: bool = True,
+        world: bool = True,
+        epoch: float = DEFAULT_EPOCH,
+        hostname: str = "sim-host",
     ) -> None:
         self.seed = seed
         self.random = random.Random(seed)
@@ -124,6 +138,9 @@ class FakeNetwork(
         self.max_steps = max_steps
         self.max_time = max_time
         self.idle_limit = idle_limit
+        self.world = world  # `with net:` enters the simulated world (_world)
+        self.epoch = float(epoch)  # time.time() at virtual time 0, in the world
+        self.hostname = hostname
         self.now = 0.0
         self.steps = 0
         self._idle = 0
@@ -135,7 +152,7 @@ class FakeNetwork(
         self._seq = 0
         self._objects: Dict[int, Any] = {}  # fd -> socket / file end
         self._free_fds: List[int] = []
-        self._next_fd = _FIRST_FD
+        self._next_fd = self._fd_base = _FIRST_FD
         self._ready: Dict[int, int] = {}  # fd -> revents, nonzero only
         # The fds whose revents have more than POLLOUT: usually few, so a
         # wait costs O(ready), not O(channels), even with 10,000 idle ones.
@@ -146,6 +163,9 @@ class FakeNetwork(
         self._ports = iter(ephemeral_ports) if ephemeral_ports is not None else None
         self._generation = 0  # bumped when a descriptor is released
         self._token: Any = None
+        self._maps: List[Any] = []  # weak references (see _loops)
+        self._loops: List[Any] = []
+        self._passive = False
         self._imported: Dict[int, int] = {}  # real fd -> simulated file
         self._remotes: Dict[Tuple[str, int], "RemoteServer"] = {}
         self.faults: List[_faults.Fault] = []
@@ -220,14 +240,20 @@ class FakeNetwork(
     def __enter__(self) -> "FakeNetwork":
         if self._token is not None:
             raise SimulationError("this FakeNetwork is already active")
+        if self.world:
+            enter_world(self)
         self._token = _seam.push_current(self)
         _seam.forbid_real_sockets(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _seam.pop_current(self._token)
-        self._token = None
-        _seam.allow_real_sockets(self)
+        try:
+            _seam.pop_current(self._token)
+            self._token = None
+            _seam.allow_real_sockets(self)
+        finally:
+            if self.world:
+                leave_world(self)
 
     # -- internals: descriptors -----------------------------------------------
 

@@ -17,6 +17,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any, Deque, Dict, NoReturn, Optional, Tuple
 
 from fake_net._errors import oserror
+from fake_net._socket_io import _SocketIO
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
@@ -31,7 +32,7 @@ _SO_ERROR = _socket.SO_ERROR
 _MSG_OOB = int(_socket.MSG_OOB)
 
 
-class FakeSocket:
+class FakeSocket(_SocketIO):
     """A socket of a :class:`~fake_net.FakeNetwork` (made by ``net.socket()``)."""
 
     __slots__ = (
@@ -76,8 +77,9 @@ class FakeSocket:
     ) -> None:
         self.net = net
         self.fd = fd
-        self.family = family
-        self.type = type
+        # As a real socket's: enum members where the value has one.
+        self.family = _as_enum(_socket.AddressFamily, family)
+        self.type = _as_enum(_socket.SocketKind, type)
         self.proto = 0
         self.state = "new"  # new, listening, connecting, connected, closed
         self.local: Optional[Tuple[str, int]] = None
@@ -110,6 +112,8 @@ class FakeSocket:
         self.dead_link = False  # our peer is gone: what we send draws an RST
         self.ever_connected = False
         self.connect_unreported = False  # a non-blocking connect completed
+        self._io_refs = 0  # files made by makefile() still open
+        self._closed = False  # close() was called (see _SocketIO.close)
 
     # -- identity -------------------------------------------------------------
 
@@ -139,10 +143,6 @@ class FakeSocket:
         # Linux: fcntl(O_NONBLOCK) on a closed descriptor fails with EBADF.
         self._check_open()
         self.timeout = None if flag else 0.0
-
-    def settimeout(self, value: Optional[float]) -> None:
-        self._check_open()  # as setblocking()
-        self.timeout = value
 
     def gettimeout(self) -> Optional[float]:
         return self.timeout
@@ -281,7 +281,7 @@ class FakeSocket:
             raise oserror(err)
         state = self.state
         if state == "connecting":
-            return self._eagain("send")
+            return self._send_blocked(data, flags)
         if state != "connected" or self.shut_wr:
             self.net._log_event("error", self.fd, ("send", "EPIPE"))
             raise oserror(errno.EPIPE)
@@ -297,7 +297,7 @@ class FakeSocket:
         assert peer is not None
         room = self.capacity - len(peer.rbuf) - peer.inflight
         if room <= 0:
-            return self._eagain("send")
+            return self._send_blocked(data, flags)
         k = n if n <= room else room
         net = self.net
         if net._send_rules:
@@ -327,6 +327,27 @@ class FakeSocket:
             # The connection is full (in flight or buffered): POLLOUT goes.
             self._refresh()
         return k
+
+    def _send_blocked(self, data: Any, flags: int) -> int:
+        """send() found no room (or a connect under way): EAGAIN on a
+        non-blocking socket; a blocking one waits, running the world, until
+        it can send, as a blocking send(2) sleeps in the kernel."""
+        if self.timeout == 0.0:
+            self._eagain("send")
+        self.net._would_block(
+            self,
+            "send",
+            lambda: self.state != "connecting"
+            and (
+                self.state != "connected"
+                or bool(self.err)
+                or self.dead_link
+                or self.shut_wr
+                or self._room() > 0
+            ),
+            raise_eagain=False,
+        )
+        return self.send(data, flags)
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         view = memoryview(data)
@@ -442,7 +463,7 @@ class FakeSocket:
             self._send_fin()
         self._refresh()
 
-    def close(self) -> None:
+    def _real_close(self) -> None:
         if self.fd is None:
             return
         net = self.net
@@ -645,6 +666,13 @@ class FakeSocket:
             ("reset", errno.errorcode[code]),
         )
         self._refresh()
+
+
+def _as_enum(enum: Any, value: int) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        return value
 
 
 def _fmt(addr: Optional[Tuple[str, int]]) -> str:

@@ -56,6 +56,8 @@ class _Waits:
     _step_budget_used_up: Callable[[], NoReturn]
     _wait_faults: Callable[[int], Tuple[bool, List[Tuple[int, int]]]]
     _log_event: Callable[[str, Optional[int], Tuple[Any, ...]], None]
+    _passive: bool
+    _run_world: Callable[[], bool]
     netstat: Callable[[], str]
 
     def _wait_ready(
@@ -86,7 +88,7 @@ class _Waits:
         result, ready = collect(spurious)
         if ready:
             self._idle = 0
-            if timers:
+            if timers and not self._passive:
                 if self._activity != self._spin_mark:
                     self._spin_mark = self._activity
                     self._spins = 0
@@ -113,6 +115,10 @@ class _Waits:
                 self._advance_to(nxt)
                 continue
             if timeout == 0:
+                if self._passive:
+                    # A pass run by a blocking call (see _loops): the call
+                    # owns the clock and the idle count.
+                    return result
                 if nxt is not None:
                     self._advance_to(nxt)
                 self._note_idle(nxt is not None)
@@ -141,18 +147,47 @@ class _Waits:
                 self._log_event("error", sock.fd, (op, "EAGAIN"))
                 raise oserror(errno.EAGAIN)
             return
-        deadline = None if sock.timeout is None else self.now + sock.timeout
+        what = "blocking %s() on fd %s" % (op, sock.fd)
+        if not self._run_until(done, sock.timeout, what):
+            raise _socket.timeout("timed out")
+
+    def _run_until(
+        self, done: Callable[[], bool], timeout: Optional[float], what: str
+    ) -> bool:
+        """Run the world in virtual time until ``done()``: True, or False
+        when ``timeout`` seconds (None: no limit) passed first.
+
+        The rest of the world runs first (every map and loop bound to this
+        network, see _loops); time moves, to the next scheduled event, only
+        when none of it did anything.  When nothing is scheduled and nothing
+        can run, ``what`` can never complete: SimulationStuck, never a hang.
+        """
+        deadline = None if timeout is None else self.now + timeout
         while not done():
+            if self._run_world():
+                continue
+            if done():
+                return True
             nxt = self._next_time()
             if nxt is None or (deadline is not None and nxt > deadline):
                 if deadline is not None:
                     self._advance_to(deadline)
-                    raise _socket.timeout("timed out")
+                    return bool(done())
                 raise SimulationStuck(
-                    "blocking %s() on fd %s can never complete\n%s"
-                    % (op, sock.fd, self.netstat())
+                    "%s can never complete: nothing is scheduled and no map or "
+                    "loop of this network can make progress%s\n%s"
+                    % (what, self._passive_note(), self.netstat())
                 )
             self._advance_to(nxt)
+        return True
+
+    def _passive_note(self) -> str:
+        if self._passive:
+            return (
+                " (the call was made from inside a loop pass run by another "
+                "blocking call, whose map cannot run again until it returns)"
+            )
+        return ""
 
     def _blocking_error(self, sock: FakeSocket, op: str) -> BaseException:
         return SimulationStuck(

@@ -1,0 +1,247 @@
+"""The simulated world: while a FakeNetwork is active, the process's own
+``socket``, ``select``, ``time`` and ``os`` answer from it.
+
+``with net:`` (and everything built on it: ``simulate()``, the ``sim_net``
+fixture, scenario runs, ``asyncore-sim record --network fake``) enters the
+world; leaving the block leaves it and puts every name back, whatever
+happened inside.  Inside, unmodified code that never heard of fake_net (a
+blocking ``smtplib`` client, an application's own select loop, a
+``time.time()`` in a header) runs on the simulation.
+
+What is replaced (module attributes, set on entry and restored on exit):
+
+====================  =========================================================
+``socket``            ``socket`` (a class: ``isinstance`` still works for real
+                      and simulated sockets), ``socketpair``, ``getaddrinfo``,
+                      ``gethostbyname``, ``gethostname``, ``getfqdn``, ``fromfd``
+                      (refused); ``create_connection`` and ``create_server``
+                      are the stdlib's own, running on the replaced names
+``select``            ``select``, ``poll``, ``epoll`` (level-triggered); so
+                      ``selectors`` works unchanged
+``time``              ``time``, ``time_ns``, ``monotonic``, ``monotonic_ns``,
+                      ``perf_counter``, ``perf_counter_ns``, ``sleep``
+``os``                ``read``, ``write``, ``close``, ``sendfile``, ``pipe``,
+                      ``set_blocking``, ``get_blocking``: simulated descriptors
+                      go to the network, every other descriptor to the kernel
+====================  =========================================================
+
+A name a module imported before the world started (``from time import
+monotonic``, or ``timer = time.monotonic`` at import) is found on entry, in
+every module that is not the test runner's, and replaced too; the module
+and name are restored on exit.  The replacements themselves are safe to keep:
+outside a world, in another thread, or called from the test runner's own code
+(pytest, pluggy, Hypothesis, xdist, execnet, coverage, threading), each one
+is the real function.  So the runner's durations, Hypothesis's deadlines and
+health checks, and a thread of the runner keep real time and real files;
+``logging`` is transparent: a record made by the program's code gets virtual
+time, one made by the runner's real time.
+
+Virtual clocks: ``time.time()`` is ``net.epoch`` (a fixed date, settable)
+plus virtual time; ``monotonic()`` and ``perf_counter()`` are virtual time;
+``sleep(s)`` runs the world for ``s`` virtual seconds.
+
+Descriptors cannot be confused: a network entered before it made any
+descriptor numbers them from :data:`WORLD_FIRST_FD` (lowest free above it),
+above the process's own, so a simulated descriptor handed to the kernel
+fails there and a real one is never mistaken for a simulated one.
+
+Threads: the world belongs to the thread that entered it.  Another thread
+that makes a socket or touches a simulated descriptor gets
+:class:`WorldThreadError`; its clocks stay real.  Run a blocking client in
+the test body and the server as dispatchers in a map (or a loop registered
+with ``net.add_loop``), not in a thread.
+
+Nested or concurrent worlds are an error (:class:`~fake_net.SimulationError`).
+
+Rules: the world never reads the wall clock for simulated code; modules are
+scanned in ``sys.modules`` order, names in definition order (no sets).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import selectors
+import socket
+import sys
+import time
+import types
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+
+from fake_net._errors import SimulationError
+from fake_net._world import _state
+from fake_net._world._state import WorldThreadError, _World
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fake_net._network import FakeNetwork
+
+from fake_net._world._clocks import (
+    _monotonic,
+    _monotonic_ns,
+    _perf_counter,
+    _perf_counter_ns,
+    _sleep,
+    _time,
+    _time_ns,
+)
+from fake_net._world._os import (
+    _os_close,
+    _os_get_blocking,
+    _os_pipe,
+    _os_read,
+    _os_sendfile,
+    _os_set_blocking,
+    _os_write,
+)
+from fake_net._world._readiness import WorldEpollFactory, _poll_factory, _select
+from fake_net._world._sockets import (
+    WorldSocket,
+    _fromfd,
+    _getaddrinfo,
+    _getfqdn,
+    _gethostbyname,
+    _gethostname,
+    _socketpair,
+)
+from fake_net._world._state import (
+    DEFAULT_EPOCH,
+    WORLD_FIRST_FD,
+    _UNSCANNED_PREFIXES,
+)
+
+__all__ = [
+    "WORLD_FIRST_FD",
+    "DEFAULT_EPOCH",
+    "WorldThreadError",
+    "active_world",
+    "enter_world",
+    "leave_world",
+]
+
+
+def active_world() -> Optional[Any]:
+    """The network of the active world, or None."""
+    w = _state._world
+    return None if w is None else w.net
+
+
+# -- entering and leaving --------------------------------------------------------
+
+_REPLACEMENTS: List[Tuple[Any, str, Any]] = [
+    (time, "time", _time),
+    (time, "time_ns", _time_ns),
+    (time, "monotonic", _monotonic),
+    (time, "monotonic_ns", _monotonic_ns),
+    (time, "perf_counter", _perf_counter),
+    (time, "perf_counter_ns", _perf_counter_ns),
+    (time, "sleep", _sleep),
+    (socket, "socket", WorldSocket),
+    (socket, "socketpair", _socketpair),
+    (socket, "getaddrinfo", _getaddrinfo),
+    (socket, "gethostbyname", _gethostbyname),
+    (socket, "gethostname", _gethostname),
+    (socket, "getfqdn", _getfqdn),
+    (socket, "fromfd", _fromfd),
+    (select, "select", _select),
+    (os, "read", _os_read),
+    (os, "write", _os_write),
+    (os, "close", _os_close),
+    (os, "pipe", _os_pipe),
+    (os, "set_blocking", _os_set_blocking),
+    (os, "get_blocking", _os_get_blocking),
+]
+if hasattr(select, "poll"):
+    _REPLACEMENTS.append((select, "poll", _poll_factory))
+if hasattr(select, "epoll"):
+    _REPLACEMENTS.append((select, "epoll", WorldEpollFactory))
+if hasattr(os, "sendfile"):
+    _REPLACEMENTS.append((os, "sendfile", _os_sendfile))
+# selectors keeps the readiness calls it will use as class attributes.
+_REPLACEMENTS.append((selectors.SelectSelector, "_select", staticmethod(_select)))
+if hasattr(selectors, "PollSelector"):
+    _REPLACEMENTS.append(
+        (selectors.PollSelector, "_selector_cls", staticmethod(_poll_factory))
+    )
+if hasattr(selectors, "EpollSelector"):
+    _REPLACEMENTS.append((selectors.EpollSelector, "_selector_cls", WorldEpollFactory))
+
+# id(original) -> replacement, for finding imported names.
+_BY_ORIGINAL: Dict[int, Tuple[Any, Any]] = {}
+for _mod, _attr, _new in _REPLACEMENTS:
+    if isinstance(_mod, types.ModuleType):  # not the selectors classes
+        _orig = getattr(_mod, _attr)
+        _BY_ORIGINAL[id(_orig)] = (_orig, _new)
+
+# Modules scanned before, with the names that held an original then.
+_SCANNED: Dict[str, Tuple[Any, List[str]]] = {}
+
+
+def _imported_names(module: Any) -> List[str]:
+    names: List[str] = []
+    try:
+        items = list(vars(module).items())
+    except TypeError:
+        return names
+    for name, value in items:
+        hit = _BY_ORIGINAL.get(id(value))
+        if hit is not None and hit[0] is value:
+            names.append(name)
+    return names
+
+
+def _scan_imported(w: _World) -> None:
+    """Replace names that modules imported from the replaced modules."""
+    for modname, module in list(sys.modules.items()):
+        if module is None or modname.startswith(_UNSCANNED_PREFIXES):
+            if modname != "__main__":
+                continue
+        seen = _SCANNED.get(modname)
+        if seen is not None and seen[0] is module:
+            names = seen[1]
+        else:
+            names = _imported_names(module)
+            _SCANNED[modname] = (module, names)
+        namespace = vars(module)
+        for name in names:
+            value = namespace.get(name)
+            hit = _BY_ORIGINAL.get(id(value))
+            if hit is not None and hit[0] is value:
+                w.saved.append((module, name, value))
+                setattr(module, name, hit[1])
+
+
+def enter_world(net: "FakeNetwork") -> None:
+    """Make ``net`` the world (FakeNetwork.__enter__ calls this)."""
+    if _state._world is not None:
+        raise SimulationError(
+            "a simulated world is already active (%r); worlds do not nest: "
+            "leave it before entering %r" % (_state._world.net, net)
+        )
+    w = _World(net)
+    if not net._objects and net._next_fd < WORLD_FIRST_FD:
+        net._next_fd = net._fd_base = WORLD_FIRST_FD
+        net._free_fds = []
+    try:
+        for module, name, new in _REPLACEMENTS:
+            w.saved.append((module, name, vars(module)[name]))
+            setattr(module, name, new)
+        _scan_imported(w)
+    except BaseException:
+        _restore(w)
+        raise
+    _state._world = w
+
+
+def _restore(w: _World) -> None:
+    for module, name, original in reversed(w.saved):
+        setattr(module, name, original)
+    w.saved = []
+
+
+def leave_world(net: "FakeNetwork") -> None:
+    """Put every replaced name back (FakeNetwork.__exit__ calls this)."""
+    w = _state._world
+    if w is None or w.net is not net:
+        return
+    _state._world = None
+    _restore(w)

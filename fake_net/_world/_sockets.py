@@ -1,0 +1,139 @@
+"""The world's ``socket`` module names: simulated sockets and names."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from typing import TYPE_CHECKING, Any, Optional
+
+import asyncore_seam as _seam
+from fake_net._errors import RealSocketForbidden
+from fake_net._world import _state
+from fake_net._world._state import (
+    _REAL,
+    _REAL_SOCKET,
+    _called_by_runner,
+    _in_world,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    pass
+
+
+class _SocketType(type):
+    def __instancecheck__(cls, obj: Any) -> bool:
+        from fake_net._socket import FakeSocket
+
+        return isinstance(obj, (_REAL_SOCKET, FakeSocket))
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        from fake_net._socket import FakeSocket
+
+        return isinstance(sub, type) and issubclass(sub, (_REAL_SOCKET, FakeSocket))
+
+
+class WorldSocket(metaclass=_SocketType):
+    """``socket.socket`` inside a world: makes a simulated socket."""
+
+    def __new__(  # type: ignore[misc]
+        cls,
+        family: int = -1,
+        type: int = -1,
+        proto: int = -1,
+        fileno: Optional[int] = None,
+    ) -> Any:
+        w = _state._world
+        if w is None or _called_by_runner(2):
+            return _REAL_SOCKET(family, type, proto, fileno)
+        if threading.get_ident() != w.thread:
+            raise w.other_thread("socket.socket()")
+        if fileno is not None:
+            raise RealSocketForbidden(
+                "socket.socket(fileno=%r) inside a simulation: a descriptor "
+                "cannot be adopted into the simulated world" % (fileno,)
+            )
+        if family == -1:
+            family = socket.AF_INET
+        if type == -1:
+            type = socket.SOCK_STREAM
+        sock: Any = _seam.current_network().socket(family, type)
+        timeout = socket.getdefaulttimeout()
+        if timeout is not None:
+            sock.settimeout(timeout)
+        return sock
+
+
+def _socketpair(family: Any = None, type: int = -1, proto: int = 0) -> Any:
+    w = _in_world()
+    if w is None:
+        return _REAL["socket.socketpair"](
+            socket.AF_UNIX if family is None else family,
+            socket.SOCK_STREAM if type == -1 else type,
+            proto,
+        )
+    return w.net.socketpair()
+
+
+def _getaddrinfo(
+    host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
+) -> Any:
+    w = _in_world()
+    if w is None:
+        return _REAL["socket.getaddrinfo"](host, port, family, type, proto, flags)
+    if isinstance(host, bytes):
+        host = host.decode("idna")
+    if host is None:
+        host = "127.0.0.1" if not flags & socket.AI_PASSIVE else "0.0.0.0"
+    if port is None:
+        port = 0
+    elif isinstance(port, (str, bytes)):
+        text = port.decode() if isinstance(port, bytes) else port
+        if not text.isdigit():
+            raise socket.gaierror(
+                socket.EAI_SERVICE, "Servname not supported for ai_socktype"
+            )
+        port = int(text)
+    if family not in (0, socket.AF_UNSPEC, socket.AF_INET):
+        # Simulated hosts have IPv4 addresses only (for now).
+        raise socket.gaierror(
+            socket.EAI_ADDRFAMILY, "Address family for hostname not supported"
+        )
+    if type not in (0, socket.SOCK_STREAM):
+        raise socket.gaierror(socket.EAI_SOCKTYPE, "ai_socktype not supported")
+    return w.net.getaddrinfo(host, port, family, type, proto, flags)
+
+
+def _gethostbyname(name: str) -> str:
+    w = _in_world()
+    if w is None:
+        return _REAL["socket.gethostbyname"](name)  # type: ignore[no-any-return]
+    if name == w.net.hostname:
+        return w.net.local_ip
+    return w.net._resolve(name)
+
+
+def _gethostname() -> str:
+    w = _in_world()
+    if w is None:
+        return _REAL["socket.gethostname"]()  # type: ignore[no-any-return]
+    return w.net.hostname
+
+
+def _getfqdn(name: str = "") -> str:
+    w = _in_world()
+    if w is None:
+        return _REAL["socket.getfqdn"](name)  # type: ignore[no-any-return]
+    name = name.strip()
+    if not name or name in ("0.0.0.0", "::", w.net.local_ip):
+        return w.net.hostname
+    return name
+
+
+def _fromfd(fd: int, family: int, type: int, proto: int = 0) -> Any:
+    w = _in_world()
+    if w is None:
+        return _REAL["socket.fromfd"](fd, family, type, proto)
+    raise RealSocketForbidden(
+        "socket.fromfd(%r) inside a simulation: a descriptor cannot be adopted "
+        "into the simulated world" % (fd,)
+    )
