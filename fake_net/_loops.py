@@ -16,12 +16,13 @@ skipped, so no handler is re-entered; if only it could make progress, the
 call is reported as stuck rather than hidden.
 
 Rules: maps and loops run in the order they were registered (lists, never
-sets); maps are held weakly, so a map the program dropped is forgotten.
+sets).  The network holds its maps for as long as it lives: a server made as
+``Server(map=net.map())`` is a cycle of map and dispatchers that nothing
+else refers to, and must go on serving.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import Any, Callable, List
 
 import asyncore_seam as _seam
@@ -33,7 +34,7 @@ class _Loops:
     """FakeNetwork's registry of maps and loops, and the pass over them."""
 
     # This part's state (set by FakeNetwork.__init__).
-    _maps: List["weakref.ref[Any]"]
+    _maps: List[Any]
     _loops: List[Callable[[], Any]]
     _passive: bool  # a pass is running: waits inside it do not move time
     # From the other parts.
@@ -42,7 +43,7 @@ class _Loops:
 
     def adopt_map(self, map: Any) -> None:
         """Run ``map`` when a blocking call waits (``NetworkMap`` calls this)."""
-        self._maps.append(weakref.ref(map))
+        self._maps.append(map)
 
     def add_loop(self, step: Callable[[], Any]) -> Callable[[], None]:
         """Run ``step()`` (one pass of a program's own event loop, which must
@@ -57,14 +58,7 @@ class _Loops:
         return remove
 
     def _maps_to_run(self) -> List[Any]:
-        maps = []
-        alive = []
-        for ref in self._maps:
-            m = ref()
-            if m is not None:
-                alive.append(ref)
-                maps.append(m)
-        self._maps = alive
+        maps = list(self._maps)
         if self._token is not None:
             runner = _seam.loop_runner()
             if runner is not None:

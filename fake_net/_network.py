@@ -163,7 +163,7 @@ class FakeNetwork(
         self._ports = iter(ephemeral_ports) if ephemeral_ports is not None else None
         self._generation = 0  # bumped when a descriptor is released
         self._token: Any = None
-        self._maps: List[Any] = []  # weak references (see _loops)
+        self._maps: List[Any] = []  # run by blocking calls (see _loops)
         self._loops: List[Any] = []
         self._passive = False
         self._imported: Dict[int, int] = {}  # real fd -> simulated file

@@ -346,3 +346,23 @@ def test_makefile_text_mode_reads_lines() -> None:
         assert text.readline() == "TWO\r\n"
         text.close()
         c.close()
+
+
+def test_calendar_clocks_and_datetime_agree_with_the_virtual_clock() -> None:
+    import datetime as dt
+    from email.utils import formatdate
+
+    real_datetime = dt.datetime
+    with FakeNetwork(epoch=1_234_567_890.0) as net:
+        time.sleep(10)
+        now = dt.datetime.now()
+        assert type(now) is real_datetime and isinstance(now, dt.datetime)
+        assert now == real_datetime(2009, 2, 13, 23, 31, 40)  # the host keeps UTC
+        assert dt.datetime.now(dt.timezone.utc).timestamp() == net.epoch + 10
+        assert dt.date.today() == dt.date(2009, 2, 13)
+        assert time.strftime("%Y-%m-%d %H:%M:%S") == "2009-02-13 23:31:40"
+        assert time.localtime()[:6] == time.gmtime()[:6] == (2009, 2, 13, 23, 31, 40)
+        assert formatdate(usegmt=True) == "Fri, 13 Feb 2009 23:31:40 GMT"
+        assert dt.datetime(2020, 1, 2).year == 2020
+    assert dt.datetime is real_datetime
+    assert dt.datetime.now().year >= 2025

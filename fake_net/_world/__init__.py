@@ -19,7 +19,11 @@ What is replaced (module attributes, set on entry and restored on exit):
 ``select``            ``select``, ``poll``, ``epoll`` (level-triggered); so
                       ``selectors`` works unchanged
 ``time``              ``time``, ``time_ns``, ``monotonic``, ``monotonic_ns``,
-                      ``perf_counter``, ``perf_counter_ns``, ``sleep``
+                      ``perf_counter``, ``perf_counter_ns``, ``sleep``;
+                      ``gmtime``, ``localtime``, ``ctime``, ``asctime``,
+                      ``strftime`` (the simulated host keeps UTC)
+``datetime``          ``datetime`` and ``date`` (``now``, ``utcnow``,
+                      ``today``); what they make are real ``datetime`` values
 ``os``                ``read``, ``write``, ``close``, ``sendfile``, ``pipe``,
                       ``set_blocking``, ``get_blocking``: simulated descriptors
                       go to the network, every other descriptor to the kernel
@@ -36,8 +40,9 @@ health checks, and a thread of the runner keep real time and real files;
 ``logging`` is transparent: a record made by the program's code gets virtual
 time, one made by the runner's real time.
 
-Virtual clocks: ``time.time()`` is ``net.epoch`` (a fixed date, settable)
-plus virtual time; ``monotonic()`` and ``perf_counter()`` are virtual time;
+Virtual clocks: ``time.time()`` is ``net.epoch`` (a fixed date, settable:
+``FakeNetwork(epoch=...)``) plus virtual time, and ``datetime.now()`` agrees
+with it; ``monotonic()`` and ``perf_counter()`` are virtual time;
 ``sleep(s)`` runs the world for ``s`` virtual seconds.
 
 Descriptors cannot be confused: a network entered before it made any
@@ -59,6 +64,7 @@ scanned in ``sys.modules`` order, names in definition order (no sets).
 
 from __future__ import annotations
 
+import datetime
 import os
 import select
 import selectors
@@ -76,11 +82,18 @@ if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
 
 from fake_net._world._clocks import (
+    WorldDate,
+    WorldDatetime,
+    _asctime,
+    _ctime,
+    _gmtime,
+    _localtime,
     _monotonic,
     _monotonic_ns,
     _perf_counter,
     _perf_counter_ns,
     _sleep,
+    _strftime,
     _time,
     _time_ns,
 )
@@ -106,7 +119,8 @@ from fake_net._world._sockets import (
 from fake_net._world._state import (
     DEFAULT_EPOCH,
     WORLD_FIRST_FD,
-    _UNSCANNED_PREFIXES,
+    _RUNNER_PREFIXES,
+    _UNSCANNED_MODULES,
 )
 
 __all__ = [
@@ -135,6 +149,13 @@ _REPLACEMENTS: List[Tuple[Any, str, Any]] = [
     (time, "perf_counter", _perf_counter),
     (time, "perf_counter_ns", _perf_counter_ns),
     (time, "sleep", _sleep),
+    (time, "gmtime", _gmtime),
+    (time, "localtime", _localtime),
+    (time, "ctime", _ctime),
+    (time, "asctime", _asctime),
+    (time, "strftime", _strftime),
+    (datetime, "datetime", WorldDatetime),
+    (datetime, "date", WorldDate),
     (socket, "socket", WorldSocket),
     (socket, "socketpair", _socketpair),
     (socket, "getaddrinfo", _getaddrinfo),
@@ -189,12 +210,18 @@ def _imported_names(module: Any) -> List[str]:
     return names
 
 
+def _unscanned(modname: str) -> bool:
+    if modname.startswith(_RUNNER_PREFIXES):
+        return True
+    top = modname.partition(".")[0]
+    return top in _UNSCANNED_MODULES
+
+
 def _scan_imported(w: _World) -> None:
     """Replace names that modules imported from the replaced modules."""
     for modname, module in list(sys.modules.items()):
-        if module is None or modname.startswith(_UNSCANNED_PREFIXES):
-            if modname != "__main__":
-                continue
+        if module is None or _unscanned(modname):
+            continue
         seen = _SCANNED.get(modname)
         if seen is not None and seen[0] is module:
             names = seen[1]

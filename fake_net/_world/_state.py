@@ -50,32 +50,38 @@ _TRANSPARENT_PREFIXES = ("logging",)
 # Modules never scanned for imported names: the runner's, ours, the modules
 # being replaced, and the stdlib's concurrency machinery (its timeouts are
 # real ones).
-_UNSCANNED_PREFIXES = _RUNNER_PREFIXES + (
-    "asyncore_seam",
-    "asyncore_sim",
-    "fake_net",
-    "real_net",
-    "socket",
-    "_socket",
-    "select",
-    "selectors",
-    "time",
-    "os",
-    "posix",
-    "sys",
-    "builtins",
-    "importlib",
-    "_frozen_importlib",
-    "queue",
-    "concurrent",
-    "asyncio",
-    "multiprocessing",
-    "subprocess",
-    "signal",
-    "_thread",
-    "logging",
-    "typing",
-    "__main__",  # scanned explicitly below when it is a program
+_UNSCANNED_MODULES = frozenset(
+    {
+        "asyncore_seam",
+        "asyncore_sim",
+        "fake_net",
+        "real_net",
+        "socket",
+        "_socket",
+        "select",
+        "selectors",
+        "time",
+        "datetime",
+        "_datetime",
+        "_pydatetime",
+        "os",
+        "posix",
+        "sys",
+        "builtins",
+        "importlib",
+        "_frozen_importlib",
+        "_frozen_importlib_external",
+        "threading",
+        "_thread",
+        "queue",
+        "concurrent",
+        "asyncio",
+        "multiprocessing",
+        "subprocess",
+        "signal",
+        "logging",
+        "typing",
+    }
 )
 
 _REAL_SOCKET = socket.socket
@@ -167,8 +173,10 @@ if hasattr(os, "sendfile"):
     _REAL["os.sendfile"] = os.sendfile
 
 
-def _in_world() -> Optional[_World]:
+def _in_world(depth: int = 3) -> Optional[_World]:
+    """The active world if the caller (``depth`` frames up: 3 is the caller
+    of the replaced function that calls this) is the program in its thread."""
     w = _world
-    if w is None or threading.get_ident() != w.thread or _called_by_runner(3):
+    if w is None or threading.get_ident() != w.thread or _called_by_runner(depth):
         return None
     return w
