@@ -57,6 +57,13 @@ import asyncore_seam as _seam  # noqa: E402
 
 _seam.set_default_network(_real_net.RealNetwork)
 
+if sys.version_info >= (3, 12):
+    # `import asyncore` is ours there (top-level asyncore.py/asynchat.py);
+    # warn, once, when pyasyncore or another copy answers to it instead.
+    from asyncore_sim import compat as _compat  # noqa: E402
+
+    _compat._warn_about_top_level_conflicts()
+
 __version__ = "0.1.0"
 
 __all__ = [

@@ -14,25 +14,36 @@ or, scoped::
 ``install`` puts entries in ``sys.modules``; modules that already did
 ``import asyncore`` keep the object they got (as with any import), so call it
 first.  On Python 3.11 and older this also shadows the stdlib modules.
+
+On Python 3.12+ the distribution also installs top-level ``asyncore`` and
+``asynchat`` modules that are this package's, so plain ``import asyncore``
+works without ``install()``.  When something else answers to those names
+there (pyasyncore/pyasynchat, whose packages win over a module file in the
+same directory), importing :mod:`asyncore_sim` warns once with
+:class:`TopLevelModuleWarning`; :func:`top_level_conflicts` says which.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
-from typing import Any, Dict, Iterator, List
+import warnings
+from typing import Any, Dict, Iterator, List, Optional
 
 from asyncore_sim import asynchat as _asynchat
 from asyncore_sim import asyncore as _asyncore
 
 __all__ = [
     "MODULES",
+    "TopLevelModuleWarning",
     "disable_socket_delegation",
     "enable_socket_delegation",
     "install",
     "installed",
     "is_installed",
     "socket_delegation_enabled",
+    "top_level_conflicts",
     "uninstall",
 ]
 
@@ -102,3 +113,98 @@ def disable_socket_delegation() -> None:
 
 def socket_delegation_enabled() -> bool:
     return "__getattr__" in _asyncore.dispatcher.__dict__
+
+
+# ---------------------------------------------------------------------------
+# The top-level asyncore/asynchat modules on Python 3.12+
+# ---------------------------------------------------------------------------
+
+#: A line in the distribution's top-level ``asyncore.py``/``asynchat.py``.
+_TOP_LEVEL_MARK = b"# asyncore-sim top-level module"
+
+#: ``{name: file}``, filled on first use: the check runs once per process.
+_conflicts: Optional[Dict[str, str]] = None
+
+
+class TopLevelModuleWarning(RuntimeWarning):
+    """``import asyncore`` (or ``asynchat``) gives another implementation."""
+
+
+def _our_top_level_file(name: str) -> str:
+    """Where the distribution puts its top-level module ``name``."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(_asyncore.__file__)))
+    return os.path.join(root, name + ".py")
+
+
+def _is_ours(origin: str, name: str) -> bool:
+    if os.path.normcase(os.path.abspath(origin)) == os.path.normcase(
+            _our_top_level_file(name)):
+        return True
+    if not origin.endswith(".py"):
+        return False
+    try:  # another copy of our module (a checkout and an installed copy)
+        with open(origin, "rb") as f:
+            return _TOP_LEVEL_MARK in f.read(2048)
+    except OSError:
+        return False
+
+
+def _foreign_origin(name: str) -> Optional[str]:
+    """The file ``import name`` gives when it is not this package's module."""
+    module = sys.modules.get(name)
+    if module is MODULES[name]:
+        return None
+    if module is not None:
+        spec = getattr(module, "__spec__", None)
+    else:
+        import importlib.util
+
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            return None
+    if spec is None:
+        return None  # nothing answers to the name: nothing to mix with
+    origin = spec.origin
+    if not origin or origin in ("built-in", "frozen", "namespace"):
+        locations = list(spec.submodule_search_locations or ())
+        return locations[0] if locations else repr(spec)
+    return None if _is_ours(origin, name) else origin
+
+
+def top_level_conflicts() -> Dict[str, str]:
+    """``{name: file}`` for each of ``asyncore``/``asynchat`` that a plain
+    import would take from somewhere other than this package (pyasyncore,
+    pyasynchat, a stray copy), on Python 3.12+; empty on 3.11 and older,
+    where the stdlib's modules keep those names.  Computed once per process.
+    """
+    global _conflicts
+    if _conflicts is None:
+        found: Dict[str, str] = {}
+        if sys.version_info >= (3, 12):
+            for name in MODULES:
+                origin = _foreign_origin(name)
+                if origin is not None:
+                    found[name] = origin
+        _conflicts = found
+    return dict(_conflicts)
+
+
+def _warn_about_top_level_conflicts() -> None:
+    """Called once by ``import asyncore_sim`` on Python 3.12+."""
+    conflicts = top_level_conflicts()
+    if not conflicts:
+        return
+    lines = ["`import %s` gives %s, not asyncore-sim's %s" % (
+        name, conflicts[name], _our_top_level_file(name))
+        for name in MODULES if name in conflicts]
+    warnings.warn(
+        "asyncore-sim: %s (pyasyncore/pyasynchat are installed too?): code that "
+        "imports them runs on another implementation than asyncore_sim, with "
+        "its own dispatcher class and socket map.  Fix: `pip uninstall "
+        "pyasyncore pyasynchat`, or call asyncore_sim.compat.install() before "
+        "anything imports asyncore, so that this process uses asyncore-sim's."
+        % "; ".join(lines),
+        TopLevelModuleWarning,
+        stacklevel=3,
+    )
