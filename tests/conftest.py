@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 from typing import Any, Dict, Iterator
 
 import pytest
-from stdlib_ref import SKIP_REASON, STD_ASYNCORE
 
-import asyncore_sim
+pytest.register_assert_rewrite("stdlib_ref")
+
+import stdlib_ref  # noqa: E402
+
+import asyncore_sim  # noqa: E402
 
 
-@pytest.fixture
-def std() -> Any:
-    """The stdlib asyncore, for side-by-side comparisons."""
-    if STD_ASYNCORE is None:
-        pytest.skip(SKIP_REASON)
-    return STD_ASYNCORE
+@pytest.fixture(autouse=True)
+def _stdlib_answers(request: pytest.FixtureRequest) -> None:
+    """Number the stdlib answers a test asks for (see tests/stdlib_ref.py)."""
+    stdlib_ref.begin_test(request.node.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """While tests/record_stdlib.py records, write the answers collected."""
+    path = os.environ.get(stdlib_ref.RECORD_ENV)
+    if path and stdlib_ref.recorded_now:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        with open("%s.%s" % (path, worker), "w", encoding="utf-8") as f:
+            json.dump(stdlib_ref.recorded_now, f)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ test files run (some import the stdlib modules) does not matter.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import types
 from typing import Any, Dict, Iterator
 
 import pytest
+from stdlib_ref import STD_ASYNCHAT, STD_ASYNCORE
 
 import asyncore_sim
 from asyncore_sim import asynchat as sim_asynchat
@@ -105,20 +107,19 @@ def test_uninstall_restores_previous_module_objects(clean: None) -> None:
     assert "asynchat" not in sys.modules
 
 
-def test_uninstall_restores_the_stdlib_modules(clean: None) -> None:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        std_chat = importlib.import_module("asynchat")
-    std_core = sys.modules["asyncore"]
-    assert std_core is not sim_asyncore
-    assert os.path.dirname(std_core.__file__) == sysconfig.get_paths()["stdlib"]
+def test_uninstall_restores_the_interpreters_modules(clean: None) -> None:
+    core, chat = _interpreter_modules()
+    if sys.version_info < (3, 12):
+        assert core is not sim_asyncore
+        assert os.path.dirname(core.__file__) == sysconfig.get_paths()["stdlib"]
+    else:  # the distribution's top-level modules are the package's
+        assert core is sim_asyncore and chat is sim_asynchat
+    sys.modules["asyncore"], sys.modules["asynchat"] = core, chat
     compat.install()
     assert importlib.import_module("asyncore") is sim_asyncore
     compat.uninstall()
-    assert sys.modules["asyncore"] is std_core
-    assert sys.modules["asynchat"] is std_chat
+    assert sys.modules["asyncore"] is core
+    assert sys.modules["asynchat"] is chat
 
 
 def test_nested_install_uninstall(clean: None) -> None:
@@ -309,8 +310,6 @@ NO_STDLIB = """
 def test_package_never_imports_the_stdlib_modules(tmp_path: Any) -> None:
     proc = _run(NO_STDLIB, "-W", "error", cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    import json
-
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result == {
         "before": [], "present": [], "after": [],
@@ -319,7 +318,8 @@ def test_package_never_imports_the_stdlib_modules(tmp_path: Any) -> None:
     assert proc.stderr == ""
 
 
-def test_uninstall_in_subprocess_lets_stdlib_import_again(tmp_path: Any) -> None:
+def test_uninstall_in_subprocess_lets_the_plain_import_work_again(
+        tmp_path: Any) -> None:
     code = """
         import sys, warnings
         import asyncore_sim.compat as compat
@@ -335,4 +335,142 @@ def test_uninstall_in_subprocess_lets_stdlib_import_again(tmp_path: Any) -> None
     """
     proc = _run(code, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["asynchat", "asyncore", "asynchat"]
+    if sys.version_info < (3, 12):  # the stdlib's again
+        assert proc.stdout.split() == ["asynchat", "asyncore", "asynchat"]
+    else:  # the distribution's top-level asynchat: the package's
+        assert proc.stdout.split() == [
+            "asyncore_sim.asynchat", "asyncore_sim.asyncore", "asyncore_sim.asynchat"]
+
+
+def _interpreter_modules() -> Any:
+    """What ``import asyncore``/``import asynchat`` give without compat: the
+    stdlib's on 3.11 and older (loaded from the stdlib directory, since this
+    checkout's top-level asyncore.py may be ahead of it on sys.path), and the
+    distribution's top-level modules on 3.12+."""
+    if sys.version_info < (3, 12):
+        assert STD_ASYNCORE is not None, "Python 3.11 has a stdlib asyncore"
+        return STD_ASYNCORE, STD_ASYNCHAT
+    return importlib.import_module("asyncore"), importlib.import_module("asynchat")
+
+
+# ---------------------------------------------------------------------------
+# The distribution's top-level asyncore/asynchat (Python 3.12+), in a fresh
+# interpreter that sees only what is installed (-I: no cwd, no PYTHON* vars).
+# ---------------------------------------------------------------------------
+
+PLAIN_IMPORT = """
+    import importlib.util, json, os, sys, sysconfig
+    import asyncore, asynchat
+    import asyncore_sim, asyncore_sim.compat
+    shim = asyncore_sim.compat._our_top_level_file("asyncore")
+    stdlib = sysconfig.get_paths()["stdlib"]
+    where = [i for i, p in enumerate(sys.path)
+             if os.path.realpath(p) == os.path.realpath(os.path.dirname(shim))]
+    out = {
+        "core_is_ours": asyncore is asyncore_sim.asyncore,
+        "chat_is_ours": asynchat is asyncore_sim.asynchat,
+        "chat_core": asynchat.asyncore.__name__,
+        "core_dir": os.path.dirname(asyncore.__file__),
+        "stdlib": stdlib,
+        "stdlib_index": sys.path.index(stdlib),
+        "shim_exists": os.path.isfile(shim),
+        "shim_dir_indexes": where,
+        "conflicts": asyncore_sim.compat.top_level_conflicts(),
+        "dispatcher": asyncore.dispatcher.__module__,
+    }
+    # The installed file itself, whether or not it wins: it is the package's.
+    for name in ("asyncore", "asynchat"):
+        spec = importlib.util.spec_from_file_location(
+            name, asyncore_sim.compat._our_top_level_file(name))
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        out[name + "_file_gives"] = sys.modules[name].__name__
+    print(json.dumps(out))
+"""
+
+
+def test_plain_import_in_a_fresh_interpreter(tmp_path: Any) -> None:
+    # (3.11's stdlib asyncore/asynchat warn that they are deprecated.)
+    quiet = ["-W", "ignore::DeprecationWarning"] if sys.version_info < (3, 12) else []
+    proc = _run(PLAIN_IMPORT, "-I", "-W", "error", *quiet, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # in particular, no TopLevelModuleWarning
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["shim_exists"], "the distribution installs a top-level asyncore.py"
+    assert out["asyncore_file_gives"] == "asyncore_sim.asyncore"
+    assert out["asynchat_file_gives"] == "asyncore_sim.asynchat"
+    assert out["conflicts"] == {}
+    if sys.version_info >= (3, 12):
+        assert out["core_is_ours"] and out["chat_is_ours"]
+        assert out["chat_core"] == "asyncore_sim.asyncore"
+        assert out["dispatcher"] == "asyncore_sim.asyncore"
+    else:  # the stdlib's keep their names: site-packages comes after it
+        assert not out["core_is_ours"] and not out["chat_is_ours"]
+        assert out["core_dir"] == out["stdlib"]
+        assert out["chat_core"] == "asyncore"
+        assert all(i > out["stdlib_index"] for i in out["shim_dir_indexes"])
+
+
+def _fake_pyasyncore(tmp_path: Any, names: Any) -> str:
+    """Packages laid out as pyasyncore/pyasynchat install them."""
+    site = tmp_path / "site"
+    for name in names:
+        (site / name).mkdir(parents=True)
+        (site / name / "__init__.py").write_text("IMPLEMENTATION = 'pyasyncore'\n")
+    return str(site)
+
+
+WARN_CHECK = """
+    import json, warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        import asyncore_sim
+    import asyncore_sim.compat as compat
+    ours = {name: compat._our_top_level_file(name) for name in compat.MODULES}
+    print(json.dumps([ours, [[w.category.__name__, str(w.message)] for w in caught]]))
+"""
+
+
+@pytest.mark.parametrize("names", [("asyncore", "asynchat"), ("asyncore",)],
+                         ids=["both", "asyncore-only"])
+def test_pyasyncore_installed_too_warns_on_312_plus(tmp_path: Any, names: Any) -> None:
+    site = _fake_pyasyncore(tmp_path, names)
+    env = dict(os.environ, PYTHONPATH=site)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(WARN_CHECK)],
+                          capture_output=True, text=True, timeout=60,
+                          cwd=str(tmp_path), env=env)
+    assert proc.returncode == 0, proc.stderr
+    ours, caught = json.loads(proc.stdout.strip().splitlines()[-1])
+    if sys.version_info < (3, 12):  # the names are the stdlib's business there
+        assert caught == []
+        return
+    assert [c for c, _ in caught] == ["TopLevelModuleWarning"]
+    message = caught[0][1]
+    for name in ("asyncore", "asynchat"):
+        if name in names:  # both files: theirs and ours
+            assert os.path.join(site, name, "__init__.py") in message
+            assert "not asyncore-sim's " + ours[name] in message
+        else:
+            assert "`import %s`" % name not in message
+    assert "pip uninstall pyasyncore pyasynchat" in message
+    assert "asyncore_sim.compat.install()" in message
+
+
+def test_top_level_check_runs_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    calls = []
+    real = importlib.util.find_spec
+
+    def counting(name: str, *args: Any) -> Any:
+        calls.append(name)
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", counting)
+    monkeypatch.setattr(compat, "_conflicts", None)
+    for name in _NAMES:
+        sys.modules.pop(name, None)  # restored by the autouse fixture
+    first = compat.top_level_conflicts()
+    assert compat.top_level_conflicts() == first == {}
+    expected = list(_NAMES) if sys.version_info >= (3, 12) else []
+    assert calls == expected  # once per name, then the cached answer

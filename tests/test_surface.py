@@ -1,8 +1,10 @@
 """The public surface matches CPython 3.11's asyncore and asynchat.
 
 Names, signatures (parameter names, kinds and defaults), class attributes
-and class hierarchy are compared with the stdlib modules themselves, imported
-here without leaving them in ``sys.modules``.
+and class hierarchy are compared with the stdlib modules: on Python 3.11 with
+the modules themselves (imported here without leaving them in
+``sys.modules``), on 3.12+ with their description recorded on 3.11
+(``describe()`` below, through ``tests/stdlib_ref.py``).
 """
 
 from __future__ import annotations
@@ -17,15 +19,15 @@ import time
 from typing import Any, Dict, List, Tuple
 
 import pytest
+import stdlib_ref
+from stdlib_ref import STD_ASYNCHAT, STD_ASYNCORE
 
 import asyncore_sim
-from stdlib_ref import SKIP_REASON, STD_ASYNCHAT, STD_ASYNCORE
 from asyncore_sim import asynchat as sim_asynchat
 from asyncore_sim import asyncore as sim_asyncore
 
-if STD_ASYNCORE is None:
-    pytest.skip(SKIP_REASON, allow_module_level=True)
-std_asyncore, std_asynchat = STD_ASYNCORE, STD_ASYNCHAT
+STRERROR_CODES = (errno.EPERM, errno.ECONNRESET, errno.EWOULDBLOCK, 0, 99999, -1)
+PATCHABLE = {"socket": socket, "select": select, "time": time, "os": os, "sys": sys}
 
 
 def _public_names(module: Any, extra: Tuple[str, ...] = ()) -> List[str]:
@@ -41,14 +43,14 @@ def _public_names(module: Any, extra: Tuple[str, ...] = ()) -> List[str]:
     return sorted(names + list(extra))
 
 
-ASYNCORE_NAMES = _public_names(std_asyncore, ("socket_map",))
-ASYNCHAT_NAMES = _public_names(std_asynchat)
-
-
-def _params(func: Any) -> List[Tuple[str, Any, Any]]:
-    """A signature without annotations: (name, kind, default) per parameter."""
-    return [(p.name, p.kind, p.default)
-            for p in inspect.signature(func).parameters.values()]
+def _params(func: Any) -> List[Tuple[str, str, bool, Any]]:
+    """A signature without annotations: (name, kind, has default, default)."""
+    out = []
+    for p in inspect.signature(func).parameters.values():
+        has_default = p.default is not p.empty
+        out.append((p.name, p.kind.name, has_default,
+                    p.default if has_default else None))
+    return out
 
 
 def _methods(cls: Any) -> Dict[str, Any]:
@@ -70,6 +72,74 @@ def _plain_class_attributes(cls: Any) -> Dict[str, Any]:
     return out
 
 
+_PLAIN = (type(None), bool, int, float, str, bytes, frozenset, tuple)
+
+
+def _attr_value(value: Any) -> Any:
+    """A class attribute as plain data (builtin descriptors by their repr)."""
+    return value if isinstance(value, _PLAIN) else "<repr> " + repr(value)
+
+
+def _describe_object(obj: Any) -> Dict[str, Any]:
+    if inspect.isclass(obj):
+        return {
+            "kind": "class",
+            "name": obj.__name__,
+            "methods": {m: _params(f) for m, f in sorted(_methods(obj).items())},
+            "attrs": {a: (_attr_value(v), type(v).__name__)
+                      for a, v in sorted(_plain_class_attributes(obj).items())},
+            "mro": [k.__name__ for k in obj.__mro__],
+        }
+    if inspect.isfunction(obj):
+        return {"kind": "function", "params": _params(obj)}
+    return {"kind": "other", "type": type(obj).__name__}
+
+
+def describe(core: Any, chat: Any) -> Dict[str, Any]:
+    """Everything these tests compare, as plain data, for one implementation."""
+    names = {"asyncore": _public_names(core, ("socket_map",)),
+             "asynchat": _public_names(chat)}
+    objects = {"%s.%s" % (mod_name, name): _describe_object(getattr(mod, name))
+               for mod_name, mod in (("asyncore", core), ("asynchat", chat))
+               for name in names[mod_name]}
+    chat_obj = chat.async_chat()
+    return {
+        "names": names,
+        "objects": objects,
+        "private": {"_exception": _params(core._exception),
+                    "_strerror": _params(core._strerror)},
+        "strerror": [core._strerror(e) for e in STRERROR_CODES],
+        "patchable": {n: getattr(core, n) is m for n, m in PATCHABLE.items()},
+        "file_wrapper_aliases": (
+            [core.file_wrapper.read is core.file_wrapper.recv,
+             core.file_wrapper.write is core.file_wrapper.send]
+            if hasattr(core, "file_wrapper") else None),
+        "repr": [repr(core.dispatcher()).split(" at 0x")[0],
+                 repr(chat_obj).split(" at 0x")[0]],
+        "async_chat_init": {
+            "ac_in_buffer": chat_obj.ac_in_buffer,
+            "incoming": chat_obj.incoming,
+            "producer_fifo": (type(chat_obj.producer_fifo).__name__,
+                              len(chat_obj.producer_fifo)),
+            "socket_and_fileno": (chat_obj.socket, chat_obj._fileno),
+            "map_is_socket_map": chat_obj._map is core.socket_map,
+        },
+    }
+
+
+#: The stdlib's description: live on 3.11, recorded on 3.12+.
+STD = stdlib_ref.value("test_surface.py::describe",
+                       lambda: describe(STD_ASYNCORE, STD_ASYNCHAT))
+ASYNCORE_NAMES = STD["names"]["asyncore"]
+ASYNCHAT_NAMES = STD["names"]["asynchat"]
+CLASSES = [n for n, d in STD["objects"].items() if d["kind"] == "class"]
+
+
+def _sim(qualname: str) -> Any:
+    mod_name, name = qualname.split(".")
+    return getattr({"asyncore": sim_asyncore, "asynchat": sim_asynchat}[mod_name], name)
+
+
 def test_the_expected_stdlib_names_were_found() -> None:
     # Guard against a filter that silently finds nothing.
     assert {"dispatcher", "dispatcher_with_send", "loop", "poll", "poll2",
@@ -85,16 +155,16 @@ def test_asyncore_name_exists_on_module_and_package(name: str) -> None:
     assert hasattr(sim_asyncore, name), name
     assert hasattr(asyncore_sim, name), name
     assert getattr(asyncore_sim, name) is getattr(sim_asyncore, name)
-    std_obj = getattr(std_asyncore, name)
+    std_obj = STD["objects"]["asyncore." + name]
     sim_obj = getattr(sim_asyncore, name)
-    if inspect.isclass(std_obj):
+    if std_obj["kind"] == "class":
         assert inspect.isclass(sim_obj)
-        assert sim_obj.__name__ == std_obj.__name__
-    elif inspect.isfunction(std_obj):
+        assert sim_obj.__name__ == std_obj["name"]
+    elif std_obj["kind"] == "function":
         assert callable(sim_obj)
-        assert _params(sim_obj) == _params(std_obj)
+        assert _params(sim_obj) == std_obj["params"]
     else:
-        assert type(sim_obj) is type(std_obj)
+        assert type(sim_obj).__name__ == std_obj["type"]
 
 
 @pytest.mark.parametrize("name", ASYNCHAT_NAMES)
@@ -102,28 +172,20 @@ def test_asynchat_name_exists_on_module_and_package(name: str) -> None:
     assert hasattr(sim_asynchat, name), name
     assert hasattr(asyncore_sim, name), name
     assert getattr(asyncore_sim, name) is getattr(sim_asynchat, name)
-    std_obj = getattr(std_asynchat, name)
-    if inspect.isfunction(std_obj):
-        assert _params(getattr(sim_asynchat, name)) == _params(std_obj)
+    std_obj = STD["objects"]["asynchat." + name]
+    if std_obj["kind"] == "function":
+        assert _params(getattr(sim_asynchat, name)) == std_obj["params"]
 
 
-CLASSES = [(std_asyncore, sim_asyncore, n) for n in ASYNCORE_NAMES
-           if inspect.isclass(getattr(std_asyncore, n))] + \
-          [(std_asynchat, sim_asynchat, n) for n in ASYNCHAT_NAMES
-           if inspect.isclass(getattr(std_asynchat, n))]
-CLASS_IDS = ["%s.%s" % (m.__name__, n) for m, _, n in CLASSES]
-
-
-@pytest.mark.parametrize("std_mod,sim_mod,name", CLASSES, ids=CLASS_IDS)
-def test_class_methods_and_signatures(std_mod: Any, sim_mod: Any, name: str) -> None:
-    std_cls, sim_cls = getattr(std_mod, name), getattr(sim_mod, name)
-    std_methods, sim_methods = _methods(std_cls), _methods(sim_cls)
-    assert std_methods or name == "ExitNow", name
-    for meth, std_func in sorted(std_methods.items()):
+@pytest.mark.parametrize("name", CLASSES)
+def test_class_methods_and_signatures(name: str) -> None:
+    std_methods = STD["objects"][name]["methods"]
+    sim_methods = _methods(_sim(name))
+    assert std_methods or name == "asyncore.ExitNow", name
+    for meth, std_params in sorted(std_methods.items()):
         assert meth in sim_methods, "%s.%s is missing" % (name, meth)
-        assert _params(sim_methods[meth]) == _params(std_func), \
-            "%s.%s: %s != %s" % (name, meth, inspect.signature(sim_methods[meth]),
-                                 inspect.signature(std_func))
+        assert _params(sim_methods[meth]) == std_params, \
+            "%s.%s: %s != %s" % (name, meth, _params(sim_methods[meth]), std_params)
     # No public method beyond the stdlib's: a subclass written for the
     # stdlib must not find one of its own names already taken.
     extra = sorted(m for m in sim_methods
@@ -131,24 +193,21 @@ def test_class_methods_and_signatures(std_mod: Any, sim_mod: Any, name: str) -> 
     assert extra == [], "%s has public methods the stdlib lacks: %s" % (name, extra)
 
 
-@pytest.mark.parametrize("std_mod,sim_mod,name", CLASSES, ids=CLASS_IDS)
-def test_class_attributes_and_bases(std_mod: Any, sim_mod: Any, name: str) -> None:
-    std_cls, sim_cls = getattr(std_mod, name), getattr(sim_mod, name)
-    std_attrs = _plain_class_attributes(std_cls)
-    for attr, value in std_attrs.items():
+@pytest.mark.parametrize("name", CLASSES)
+def test_class_attributes_and_bases(name: str) -> None:
+    sim_cls = _sim(name)
+    for attr, (value, type_name) in STD["objects"][name]["attrs"].items():
         assert hasattr(sim_cls, attr), "%s.%s is missing" % (name, attr)
-        assert getattr(sim_cls, attr) == value, (name, attr)
-        assert type(getattr(sim_cls, attr)) is type(value), (name, attr)
+        assert _attr_value(getattr(sim_cls, attr)) == value, (name, attr)
+        assert type(getattr(sim_cls, attr)).__name__ == type_name, (name, attr)
     # Same inheritance, by name, up to the stdlib's own classes.
-    std_chain = [k.__name__ for k in std_cls.__mro__]
-    sim_chain = [k.__name__ for k in sim_cls.__mro__]
-    assert sim_chain == std_chain
+    assert [k.__name__ for k in sim_cls.__mro__] == STD["objects"][name]["mro"]
 
 
 def test_async_chat_class_attributes() -> None:
+    std_attrs = STD["objects"]["asynchat.async_chat"]["attrs"]
     for attr in ("ac_in_buffer_size", "ac_out_buffer_size", "use_encoding", "encoding"):
-        assert getattr(sim_asynchat.async_chat, attr) == \
-            getattr(std_asynchat.async_chat, attr), attr
+        assert getattr(sim_asynchat.async_chat, attr) == std_attrs[attr][0], attr
     assert sim_asynchat.async_chat.ac_in_buffer_size == 65536
     assert sim_asynchat.async_chat.ac_out_buffer_size == 65536
     assert sim_asynchat.async_chat.use_encoding == 0
@@ -165,34 +224,28 @@ def test_dispatcher_class_attributes() -> None:
 
 
 def test_instance_attributes_after_init() -> None:
-    for mod in (std_asynchat, sim_asynchat):
-        chat = mod.async_chat()
-        assert chat.ac_in_buffer == b""
-        assert chat.incoming == []
-        assert type(chat.producer_fifo).__name__ == "deque"
-        assert len(chat.producer_fifo) == 0
-        assert chat.socket is None and chat._fileno is None
-        assert chat._map is mod.asyncore.socket_map
+    ours = describe(sim_asyncore, sim_asynchat)["async_chat_init"]
+    assert ours == STD["async_chat_init"]
+    assert ours == {"ac_in_buffer": b"", "incoming": [], "producer_fifo": ("deque", 0),
+                    "socket_and_fileno": (None, None), "map_is_socket_map": True}
     ws = sim_asyncore.dispatcher_with_send()
     assert ws.out_buffer == b""
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file_wrapper is POSIX-only")
 def test_file_wrapper_aliases() -> None:
-    for mod in (std_asyncore, sim_asyncore):
-        fw = mod.file_wrapper
-        assert fw.read is fw.recv
-        assert fw.write is fw.send
+    fw = sim_asyncore.file_wrapper
+    assert [fw.read is fw.recv, fw.write is fw.send] == STD["file_wrapper_aliases"]
+    assert fw.read is fw.recv and fw.write is fw.send
 
 
 def test_private_helpers_used_by_cpython_tests() -> None:
     for target in (sim_asyncore, asyncore_sim):
         assert callable(target._exception)
         assert callable(target._strerror)
-    assert _params(sim_asyncore._exception) == _params(std_asyncore._exception)
-    assert _params(sim_asyncore._strerror) == _params(std_asyncore._strerror)
-    for err in (errno.EPERM, errno.ECONNRESET, errno.EWOULDBLOCK, 0, 99999, -1):
-        assert sim_asyncore._strerror(err) == std_asyncore._strerror(err)
+    assert _params(sim_asyncore._exception) == STD["private"]["_exception"]
+    assert _params(sim_asyncore._strerror) == STD["private"]["_strerror"]
+    assert [sim_asyncore._strerror(e) for e in STRERROR_CODES] == STD["strerror"]
 
 
 def test_poll3_is_poll2() -> None:
@@ -201,10 +254,9 @@ def test_poll3_is_poll2() -> None:
 
 
 def test_patchable_module_attributes() -> None:
-    expected = {"socket": socket, "select": select, "time": time, "os": os, "sys": sys}
-    for name, module in expected.items():
+    for name, module in PATCHABLE.items():
         assert getattr(sim_asyncore, name) is module, name
-        assert getattr(std_asyncore, name) is module, name
+        assert STD["patchable"][name], name
     for name in ("socket", "select", "time", "os"):
         assert getattr(asyncore_sim, name) is getattr(sim_asyncore, name), name
 
@@ -289,5 +341,6 @@ def test_exitnow_and_reraised() -> None:
 def test_repr_names_the_stdlib_module() -> None:
     # Output that prints dispatchers matches CPython's "<asyncore.dispatcher ...>".
     assert repr(sim_asyncore.dispatcher()).startswith("<asyncore.dispatcher at 0x")
-    assert repr(std_asyncore.dispatcher()).startswith("<asyncore.dispatcher at 0x")
     assert repr(sim_asynchat.async_chat()).startswith("<asynchat.async_chat at 0x")
+    assert describe(sim_asyncore, sim_asynchat)["repr"] == STD["repr"] == [
+        "<asyncore.dispatcher", "<asynchat.async_chat"]
