@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Core benchmarks: asyncore_sim (real network) against CPython 3.11's asyncore.
 
+The peer is the stdlib's asyncore where the interpreter has it (3.11 and
+older), and pyasyncore, the copy of it users pick on 3.12+, where it does not
+(``pip install '.[bench]'``).  Below, "stdlib" stands for whichever it is.
+
 Two measurements, both on loopback (127.0.0.1) in one process:
 
 echo  TCP ping-pong: a client dispatcher sends a 64-byte message, waits for
@@ -34,10 +38,13 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
+import importlib.util
 import os
 import platform
 import socket
 import sys
+import sysconfig
 import time
 import warnings
 
@@ -46,11 +53,40 @@ if _ROOT not in sys.path:
     # Measure the working tree's package, installed or not.
     sys.path.insert(0, _ROOT)
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import asyncore as std_asyncore  # the stdlib module (deprecated in 3.11)
 
-import asyncore_sim  # noqa: E402
+def _load_file(path):
+    """A module run from ``path``, not left in sys.modules."""
+    spec = importlib.util.spec_from_file_location("asyncore", path)
+    module = importlib.util.module_from_spec(spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.11's stdlib
+        spec.loader.exec_module(module)
+    return module
+
+
+def load_peer():
+    """``(name, module)`` of the comparison peer, loaded by file name: the
+    repository root, first on sys.path, has a top-level asyncore.py that is
+    asyncore_sim's own."""
+    stdlib_file = os.path.join(sysconfig.get_paths()["stdlib"], "asyncore.py")
+    if os.path.isfile(stdlib_file):
+        return "stdlib", _load_file(stdlib_file)
+    try:
+        dist = importlib.metadata.distribution("pyasyncore")
+    except importlib.metadata.PackageNotFoundError:
+        sys.exit("bench_core: Python %s has no stdlib asyncore; install the "
+                 "comparison peer, pyasyncore: pip install '.[bench]'"
+                 % platform.python_version())
+    return "pyasyncore", _load_file(str(dist.locate_file("asyncore/__init__.py")))
+
+
+PEER, std_asyncore = load_peer()
+
+with warnings.catch_warnings(record=True) as _import_warnings:
+    # With pyasyncore installed, `import asyncore_sim` warns that the
+    # top-level asyncore is pyasyncore's: expected here, reported below.
+    warnings.simplefilter("always")
+    import asyncore_sim  # noqa: E402
 
 from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
     HOST,
@@ -69,7 +105,7 @@ from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
 FD_SETSIZE = 1024
 perf_counter = time.perf_counter
 
-IMPLS = {"stdlib": std_asyncore, "asyncore_sim": asyncore_sim}
+IMPLS = {PEER: std_asyncore, "asyncore_sim": asyncore_sim}
 
 
 # ---------------------------------------------------------------------------
@@ -85,9 +121,9 @@ CLASSES = {name: make_classes(mod) for name, mod in IMPLS.items()}
 
 ECHO_VARIANTS = [
     # (label, impl, use_poll)
-    ("select", "stdlib", False),
+    ("select", PEER, False),
     ("select", "asyncore_sim", False),
-    ("poll", "stdlib", True),
+    ("poll", PEER, True),
     ("poll", "asyncore_sim", True),
     ("epoll", "asyncore_sim", "epoll"),
 ]
@@ -128,9 +164,9 @@ def bench_echo(rounds, repeats, msg_size):
         return median(times[a]) / median(times[b])
 
     std_sel, sim_sel, std_poll, sim_poll, sim_epoll = ECHO_VARIANTS
-    against = {sim_sel: (std_sel, "stdlib select"),
-               sim_poll: (std_poll, "stdlib poll"),
-               sim_epoll: (std_poll, "stdlib poll")}
+    against = {sim_sel: (std_sel, PEER + " select"),
+               sim_poll: (std_poll, PEER + " poll"),
+               sim_epoll: (std_poll, PEER + " poll")}
     rows = []
     for v in ECHO_VARIANTS:
         label, impl, use_poll = v
@@ -158,14 +194,14 @@ def bench_echo(rounds, repeats, msg_size):
         ["<", "<", "<", ">", ">", ">", ">", ">", "<"],
     )
     print()
-    print("Targets (asyncore_sim/stdlib time, median of per-repeat paired "
+    print("Targets (asyncore_sim/%s time, median of per-repeat paired " % PEER +
           "ratios; both sides of a pair ran in the same repeat):")
     for v, name in ((sim_sel, "select"), (sim_poll, "poll")):
         x = paired(v, against[v][0])
-        print("  echo %-6s asyncore_sim/stdlib time <= 1.05: %.3f  %s"
-              % (name, x, "PASS" if x <= 1.05 else "FAIL"))
-    print("  (info) echo epoll asyncore_sim / stdlib poll time: %.3f"
-          % paired(sim_epoll, std_poll))
+        print("  echo %-6s asyncore_sim/%s time <= 1.05: %.3f  %s"
+              % (name, PEER, x, "PASS" if x <= 1.05 else "FAIL"))
+    print("  (info) echo epoll asyncore_sim / %s poll time: %.3f"
+          % (PEER, paired(sim_epoll, std_poll)))
 
 
 # ---------------------------------------------------------------------------
@@ -175,9 +211,9 @@ def bench_echo(rounds, repeats, msg_size):
 IDLE_VARIANTS = [
     # (key, impl or None for the floor, use_poll)
     ("floor", "asyncore_sim", None),
-    ("floor_std", "stdlib", None),
-    ("std_select", "stdlib", False),
-    ("std_poll", "stdlib", True),
+    ("floor_std", PEER, None),
+    ("std_select", PEER, False),
+    ("std_poll", PEER, True),
     ("sim_select", "asyncore_sim", False),
     ("sim_poll", "asyncore_sim", True),
     ("sim_epoll", "asyncore_sim", "epoll"),
@@ -214,8 +250,8 @@ def run_variant(variant, maps, objs, k):
 
 
 IMPL_COLS = [
-    ("std_select", "stdlib select"),
-    ("std_poll", "stdlib poll"),
+    ("std_select", PEER + " select"),
+    ("std_poll", PEER + " poll"),
     ("sim_select", "sim select"),
     ("sim_poll", "sim poll"),
     ("sim_epoll", "sim epoll"),
@@ -238,7 +274,7 @@ def bench_idle(ns, repeats, target):
     results = {}
     for n in ns:
         socks = []
-        maps = {"stdlib": {}, "asyncore_sim": {}}
+        maps = {PEER: {}, "asyncore_sim": {}}
         try:
             for _ in range(n):
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -251,7 +287,7 @@ def bench_idle(ns, repeats, target):
                 for s in socks:
                     cls(s, maps[impl])
             objs = {impl: list(maps[impl].values()) for impl in IMPLS}
-            maxfd = max(maps["stdlib"])
+            maxfd = max(maps[PEER])
             select_ok = maxfd < FD_SETSIZE
             variants = [v for v in IDLE_VARIANTS
                         if select_ok or v[2] is not False]
@@ -405,9 +441,9 @@ def bench_idle(ns, repeats, target):
         ratios = [(n, pr(results[n], a, b)) for n in ns]
         ratios = [(n, x) for n, x in ratios if x is not None]
         worst_n, worst = max(ratios, key=lambda t: t[1])
-        print("  idle %-6s asyncore_sim no slower than stdlib at every N "
+        print("  idle %-6s asyncore_sim no slower than %s at every N "
               "(ratio <= 1.00): worst %.3f at N=%d  %s"
-              % (name, worst, worst_n, "PASS" if worst <= 1.0 else "FAIL"))
+              % (name, PEER, worst, worst_n, "PASS" if worst <= 1.0 else "FAIL"))
         print("      (total/K: %s)" % ", ".join("N=%d %.3f" % t for t in ratios))
         sr = [(n, pr(steady_table(n), a, b)) for n in ns]
         sr = [(n, x) for n, x in sr if x is not None]
@@ -434,12 +470,18 @@ def main(argv=None):
     ns = [10, 100, 1000, 10000]
 
     soft, hard = raise_fd_limit()
-    print("bench_core: asyncore_sim (real_net) vs stdlib asyncore%s"
-          % (" [--quick]" if args.quick else ""))
+    print("bench_core: asyncore_sim (real_net) vs %s asyncore%s"
+          % (PEER, " [--quick]" if args.quick else ""))
     print("python %s on %s, %s CPUs, loadavg %s, RLIMIT_NOFILE %s/%s"
           % (platform.python_version(), platform.platform(), os.cpu_count(),
              " ".join("%.2f" % x for x in os.getloadavg()), soft, hard))
-    print("stdlib asyncore: %s" % std_asyncore.__file__)
+    print("%s asyncore: %s" % (PEER, std_asyncore.__file__))
+    if PEER == "pyasyncore":
+        print("pyasyncore %s; 'std' and 'stdlib' below mean pyasyncore"
+              % importlib.metadata.version("pyasyncore"))
+    for w in _import_warnings:
+        print("(import asyncore_sim warned: %s: %s)"
+              % (w.category.__name__, str(w.message)[:120]))
     print("asyncore_sim:    %s" % asyncore_sim.__file__)
     if max(ns) + 64 > soft:
         print("warning: RLIMIT_NOFILE %d is too low for N=%d" % (soft, max(ns)))
