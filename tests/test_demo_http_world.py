@@ -74,7 +74,10 @@ def test_two_runs_give_the_same_trace() -> None:
 def test_pages_arrive_whole_under_cuts_and_delays(side: str, seed: int) -> None:
     drawn = FaultPlan.random(seed, closes=False, oob=False, connect=False)
     plan = FaultPlan(
-        sends=drawn.sends, reads=drawn.reads, delays=drawn.delays, match=Match(side=side)
+        sends=drawn.sends,
+        reads=drawn.reads,
+        delays=drawn.delays,
+        match=Match(side=side),
     )
     _, got = _fetch_all(plan, seed=seed)
     assert [(status, body) for status, _, body in got] == [
