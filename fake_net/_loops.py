@@ -10,10 +10,11 @@ registered with :meth:`add_loop`, and only when none of them did anything,
 virtual time moves to the next scheduled event.
 
 A pass never waits (timeout 0) and never moves the clock itself
-(``_passive``): the blocking call owns time.  A map whose pass is under way
-further up the stack (the blocking call came from one of its callbacks) is
-skipped, so no handler is re-entered; if only it could make progress, the
-call is reported as stuck rather than hidden.
+(``_passive``): the blocking call owns time.  A map or a registered loop
+whose pass is under way further up the stack (the blocking call came from one
+of its callbacks, or it is the loop's own select) is skipped, so no handler
+is re-entered; if only it could make progress, the call is reported as
+stuck rather than hidden.
 
 Rules: maps and loops run in the order they were registered (lists, never
 sets).  The network holds its maps for as long as it lives: a server made as
@@ -37,6 +38,7 @@ class _Loops:
     _maps: List[Any]
     _loops: List[Callable[[], Any]]
     _passive: bool  # a pass is running: waits inside it do not move time
+    _running: List[Callable[[], Any]]  # registered loops in mid-pass
     # From the other parts.
     _activity: int
     _token: Any
@@ -77,7 +79,15 @@ class _Loops:
                 for m in self._maps_to_run():
                     runner.run_once(m)
             for step in list(self._loops):
-                step()
+                if step in self._running:
+                    # This loop's pass is what is waiting (its own select
+                    # or a blocking call from one of its callbacks).
+                    continue
+                self._running.append(step)
+                try:
+                    step()
+                finally:
+                    self._running.remove(step)
         finally:
             self._passive = was_passive
         return self._activity != before

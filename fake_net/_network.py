@@ -166,6 +166,7 @@ class FakeNetwork(
         self._maps: List[Any] = []  # run by blocking calls (see _loops)
         self._loops: List[Any] = []
         self._passive = False
+        self._running: List[Any] = []
         self._imported: Dict[int, int] = {}  # real fd -> simulated file
         self._remotes: Dict[Tuple[str, int], "RemoteServer"] = {}
         self.faults: List[_faults.Fault] = []

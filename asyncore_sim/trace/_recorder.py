@@ -252,7 +252,17 @@ class TracingPoller:
         self.inner.forget(fd)
 
     def close(self) -> None:
+        # As socket.socket.close(): a file from makefile() keeps it open.
+        self._closed = True
+        if self._io_refs <= 0:
+            self._real_close()
+
+    def _real_close(self) -> None:
         self.inner.close()
+
+
+# Taken now: inside a simulated world, socket.socket is the world's.
+_MAKEFILE = _socket.socket.makefile
 
 
 class TracingSocket:
@@ -263,6 +273,8 @@ class TracingSocket:
         self._sock = sock
         self._fd = sock.fileno()
         self._tfd = rec.tfd(self._fd)
+        self._io_refs = 0  # files from makefile() still open
+        self._closed = False
 
     def __repr__(self) -> str:
         return "<TracingSocket fd=%d %r>" % (self._tfd, self._sock)
@@ -337,6 +349,50 @@ class TracingSocket:
 
     read = recv
     write = send
+
+    # -- the rest of the surface, for stdlib clients in a simulated world --
+    # (each goes through send()/recv() above, so every byte is recorded)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        view = memoryview(data).cast("B")
+        while view:
+            n = self.send(view, flags)
+            view = view[n:]
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self.recv(nbytes or len(view), flags)
+        view[: len(data)] = data
+        return len(data)
+
+    def makefile(self, *args: Any, **kwargs: Any) -> Any:
+        """As ``socket.socket.makefile``: CPython's own, run on this wrapper."""
+        return _MAKEFILE(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    def _decref_socketios(self) -> None:
+        if self._io_refs > 0:
+            self._io_refs -= 1
+        if self._closed and self._io_refs == 0:
+            self._real_close()
+
+    def sendfile(self, file: Any, offset: int = 0, count: Optional[int] = None) -> int:
+        if offset:
+            file.seek(offset)
+        total = 0
+        while count is None or total < count:
+            chunk = 65536 if count is None else min(65536, count - total)
+            data = file.read(chunk)
+            if not data:
+                break
+            self.sendall(data)
+            total += len(data)
+        return total
+
+    def __enter__(self) -> "TracingSocket":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def shutdown(self, how: int) -> None:
         args = shutdown_args(how)

@@ -194,20 +194,29 @@ for _mod, _attr, _new in _REPLACEMENTS:
         _BY_ORIGINAL[id(_orig)] = (_orig, _new)
 
 # Modules scanned before, with the names that held an original then.
-_SCANNED: Dict[str, Tuple[Any, List[str]]] = {}
+_SCANNED: Dict[str, Tuple[Any, List[Tuple[Any, str]]]] = {}
 
 
-def _imported_names(module: Any) -> List[str]:
-    names: List[str] = []
+def _imported_names(module: Any) -> List[Tuple[Any, str]]:
+    """``(owner, name)`` for each name that holds a replaced original: a
+    module global, or a class attribute of a class the module defines
+    (``_poller = select.epoll`` in a class body)."""
+    found: List[Tuple[Any, str]] = []
     try:
         items = list(vars(module).items())
     except TypeError:
-        return names
+        return found
+    modname = getattr(module, "__name__", None)
     for name, value in items:
         hit = _BY_ORIGINAL.get(id(value))
         if hit is not None and hit[0] is value:
-            names.append(name)
-    return names
+            found.append((module, name))
+        elif isinstance(value, type) and value.__module__ == modname:
+            for attr, member in list(vars(value).items()):
+                hit = _BY_ORIGINAL.get(id(member))
+                if hit is not None and hit[0] is member:
+                    found.append((value, attr))
+    return found
 
 
 def _unscanned(modname: str) -> bool:
@@ -228,13 +237,15 @@ def _scan_imported(w: _World) -> None:
         else:
             names = _imported_names(module)
             _SCANNED[modname] = (module, names)
-        namespace = vars(module)
-        for name in names:
-            value = namespace.get(name)
+        for owner, name in names:
+            value = vars(owner).get(name)
             hit = _BY_ORIGINAL.get(id(value))
             if hit is not None and hit[0] is value:
-                w.saved.append((module, name, value))
-                setattr(module, name, hit[1])
+                new = hit[1]
+                if isinstance(owner, type) and isinstance(new, types.FunctionType):
+                    new = staticmethod(new)  # as the builtin it replaces: unbound
+                w.saved.append((owner, name, value))
+                setattr(owner, name, new)
 
 
 def enter_world(net: "FakeNetwork") -> None:
