@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
-from fake_net._errors import oserror
+from fake_net._errors import SimulationError, oserror
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
@@ -22,6 +22,28 @@ IN, PRI, OUT, ERR, HUP, NVAL = 1, 2, 4, 8, 16, 32
 # select(): readable on IN, HUP or ERR; writable on OUT or ERR (Linux).
 _READ_SET = IN | HUP | ERR
 FD_SETSIZE = 1024
+
+
+def _foreign(net: "FakeNetwork", fd: int) -> SimulationError:
+    """A descriptor this network never made, in a wait on it: name it."""
+    where = ""
+    for m in net._maps_to_run():
+        obj = m.get(fd)
+        if obj is not None:
+            sock = getattr(obj, "socket", None)
+            kind = "the default socket map" if type(m) is dict else "a " + type(m).__name__
+            where = " It belongs to %s (socket %r) in %s." % (
+                type(obj).__name__,
+                sock,
+                kind,
+            )
+            break
+    return SimulationError(
+        "descriptor %d in a wait on %r was never made by that network: a real "
+        "socket, pipe or file in a simulated map?%s Make it inside the "
+        "simulation (with net: ..., or net.socket()/net.pipe()) instead."
+        % (fd, net, where)
+    )
 
 
 class FakePoller:
@@ -69,6 +91,11 @@ class FakePoller:
             objects = net._objects
             self._invalid = [fd for fd in self._interest if fd not in objects]
             self._generation = net._generation
+            for fd in self._invalid:
+                if isinstance(fd, int) and fd >= 0 and not (
+                    net._fd_base <= fd < net._next_fd
+                ):
+                    raise _foreign(net, fd)
         if self._invalid and self._select:
             # select() refuses a descriptor that is not open.
             raise oserror(errno.EBADF)

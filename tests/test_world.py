@@ -366,3 +366,20 @@ def test_calendar_clocks_and_datetime_agree_with_the_virtual_clock() -> None:
         assert dt.datetime(2020, 1, 2).year == 2020
     assert dt.datetime is real_datetime
     assert dt.datetime.now().year >= 2025
+
+
+def test_a_real_socket_in_a_simulated_map_is_named_not_ebadf() -> None:
+    net = FakeNetwork(world=False)
+    m = net.map()
+    real = REAL["socket.socket"]()
+    try:
+        asyncore.dispatcher(real, map=m)
+        with pytest.raises(SimulationError) as info:
+            asyncore.loop(0, map=m, count=1)
+        message = str(info.value)
+        assert "descriptor %d" % real.fileno() in message
+        assert "never made by that network" in message
+        assert "It belongs to dispatcher (socket <socket.socket" in message
+        assert "in a NetworkMap" in message
+    finally:
+        asyncore.close_all(m)
