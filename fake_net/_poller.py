@@ -31,7 +31,9 @@ def _foreign(net: "FakeNetwork", fd: int) -> SimulationError:
         obj = m.get(fd)
         if obj is not None:
             sock = getattr(obj, "socket", None)
-            kind = "the default socket map" if type(m) is dict else "a " + type(m).__name__
+            kind = "a " + type(m).__name__
+            if type(m) is dict:
+                kind = "the default socket map"
             where = " It belongs to %s (socket %r) in %s." % (
                 type(obj).__name__,
                 sock,
