@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import errno
 import socket as _socket
+import threading
 from typing import TYPE_CHECKING, Any, Callable, List, NoReturn, Optional, Tuple
 
 from fake_net._errors import SimulationStuck, oserror
+from fake_net._world import _state as _world_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._clock import Timer
@@ -147,6 +149,14 @@ class _Waits:
                 self._log_event("error", sock.fd, (op, "EAGAIN"))
                 raise oserror(errno.EAGAIN)
             return
+        world = _world_state._world
+        if (
+            world is not None
+            and world.net is self
+            and threading.get_ident() != world.thread
+        ):
+            what = "a blocking %s() on simulated fd %s" % (op, sock.fd)
+            raise world.other_thread(what)
         what = "blocking %s() on fd %s" % (op, sock.fd)
         if not self._run_until(done, sock.timeout, what):
             raise _socket.timeout("timed out")

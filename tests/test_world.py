@@ -383,3 +383,23 @@ def test_a_real_socket_in_a_simulated_map_is_named_not_ebadf() -> None:
         assert "in a NetworkMap" in message
     finally:
         asyncore.close_all(m)
+
+
+def test_a_blocking_call_from_another_thread_is_refused() -> None:
+    errors: List[BaseException] = []
+    with FakeNetwork() as net:
+        UpperServer(net.map(), port=7040)
+        c = socket.create_connection(("127.0.0.1", 7040))
+
+        def reader() -> None:
+            try:
+                c.recv(10)
+            except BaseException as exc:  # noqa: B902 - reported to the test
+                errors.append(exc)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        t.join()
+        c.close()
+    assert len(errors) == 1 and isinstance(errors[0], WorldThreadError)
+    assert "blocking recv() on simulated fd" in str(errors[0])
