@@ -3,11 +3,14 @@
 ``demo`` (:mod:`._demo`), ``check``/``record``/``replay``/``diff``
 (:mod:`._commands`) and ``sweep`` (:mod:`._sweep`).  The top layer: it may
 use everything below it, and nothing imports it but ``asyncore_sim.__main__``.
+
+Exit status: 0 all is well, 1 something differs (or the program failed), 2
+unusable input, reported as ``asyncore-sim: error: file:line: what is wrong``
+on stderr (:mod:`._errors`), never as a traceback.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from typing import List, Optional
 
@@ -15,7 +18,9 @@ __all__ = ["main"]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(
+    from asyncore_sim.cli._errors import INPUT_ERRORS, Parser, report
+
+    parser = Parser(
         prog="asyncore-sim",
         description="Drop-in asyncore/asynchat on a pluggable I/O layer.",
     )
@@ -30,20 +35,30 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     add_commands(sub)
     argv = list(sys.argv[1:] if argv is None else argv)
-    passthrough: List[str] = []
-    if argv[:1] == ["sweep"] and "--" in argv:
+    # sweep and replay hand what follows "--" to pytest or to the program:
+    # before it, every option is the command's own.
+    passthrough: Optional[List[str]] = None
+    if argv[:1] in (["sweep"], ["replay"]) and "--" in argv:
         cut = argv.index("--")
         argv, passthrough = argv[:cut], argv[cut + 1 :]
-    args = parser.parse_args(argv)
-    if passthrough:
-        args.pytest_args = passthrough
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error argparse has printed
+        return e.code if isinstance(e.code, int) else 2
+    if passthrough is not None:
+        if args.command == "sweep":
+            args.pytest_args = passthrough
+        else:
+            args.args = list(args.args) + passthrough
     func = getattr(args, "func", None)
     if func is not None:
-        return int(func(args))
+        try:
+            return int(func(args))
+        except INPUT_ERRORS as e:
+            return report(e)
     if args.command == "demo":
         from asyncore_sim.cli._demo import run_demo
 
         return run_demo()
     parser.print_help()
     return 2
-

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import runpy
+import shlex
 import sys
 import traceback
 from typing import Any, List, Optional, Tuple
 
+from asyncore_sim.cli._errors import INPUT_ERRORS, InputError, report
 from asyncore_sim.trace.scenario import (
     NORMALIZATIONS,
     ScenarioError,
@@ -23,6 +25,12 @@ from asyncore_sim.trace import (
     TraceFormatError,
     first_difference,
     format_difference,
+)
+from asyncore_sim.trace._format import (
+    check_header_value,
+    program_header,
+    program_path,
+    read_text,
 )
 
 __all__ = ["add_commands"]
@@ -67,7 +75,10 @@ def add_commands(sub: Any) -> None:
         description="Run PROGRAM as __main__ with a recorder on the network and "
         "write its trace. On the real network it uses real sockets (loopback "
         "only, if you want a deterministic replay later); on fake it uses a "
-        "FakeNetwork, or a scenario's network with --scenario.",
+        "FakeNetwork, or a scenario's network with --scenario. The trace's "
+        "'# program:' header names PROGRAM relative to the trace file's "
+        "folder, so the trace does not depend on the machine. Everything "
+        "after PROGRAM is its arguments.",
     )
     p.add_argument("-o", "--output", required=True, help="trace file to write")
     p.add_argument("--network", choices=("real", "fake"), default="real")
@@ -90,12 +101,16 @@ def add_commands(sub: Any) -> None:
     )
     p.add_argument("trace", help="a trace written by 'record'")
     p.add_argument(
-        "--program", help="the program (default: the trace's '# program:' header)"
+        "--program",
+        help="the program (default: the trace's '# program:' header, a path "
+        "relative to the trace file's folder)",
     )
     p.add_argument(
         "args",
-        nargs=argparse.REMAINDER,
-        help="its arguments (default: the trace's '# argv:' header)",
+        nargs="*",
+        default=[],
+        help="its arguments (default: the trace's '# argv:' header); options "
+        "before or after TRACE are replay's own: put the program's after --",
     )
     p.set_defaults(func=cmd_replay)
 
@@ -113,13 +128,23 @@ def add_commands(sub: Any) -> None:
         help="compare events without their time stamps",
     )
     p.add_argument(
-        "-C", "--context", type=int, default=3, help="events of context (default 3)"
+        "-C",
+        "--context",
+        type=_count,
+        default=3,
+        help="events of context (default 3)",
     )
     p.set_defaults(func=cmd_diff)
 
     from asyncore_sim.cli._sweep import add_sweep_command
 
     add_sweep_command(sub)
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError("expected a number >= 0, got %r" % text)
+    return int(text)
 
 
 # -- running a program ------------------------------------------------------------
@@ -152,21 +177,45 @@ def _run_program(program: str, args: List[str], rec: Recorder) -> Optional[str]:
     return None
 
 
+def _writable_file(path: str, what: str) -> None:
+    """InputError unless ``path`` can be written (checked before any run)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise InputError("%s: is a folder, not a %s" % (path, what))
+    if not os.path.isdir(folder):
+        raise InputError("%s: no such folder for the %s: %s" % (path, what, folder))
+    if not os.access(folder, os.W_OK):
+        raise InputError("%s: cannot write the %s in %s" % (path, what, folder))
+
+
+def _save(trace: Trace, path: str, what: str) -> None:
+    try:
+        trace.save(path)
+    except (OSError, ValueError) as e:
+        reason = getattr(e, "strerror", None) or str(e)
+        raise InputError("%s: cannot write the %s: %s" % (path, what, reason)) from None
+
+
 def cmd_record(ns: argparse.Namespace) -> int:
     if not os.path.isfile(ns.program):
-        print("asyncore-sim record: no such program: %s" % ns.program, file=sys.stderr)
-        return 2
-    args = [a for a in ns.args if a != "--"] if ns.args[:1] == ["--"] else ns.args
-    header = {"program": ns.program, "argv": " ".join(_quote(a) for a in args)}
+        raise InputError("%s: no such program" % ns.program)
+    _writable_file(ns.output, "trace")
+    args = ns.args[1:] if ns.args[:1] == ["--"] else ns.args
+    header = {
+        "program": program_header(ns.program, ns.output),
+        "argv": " ".join(shlex.quote(a) for a in args),
+    }
+    if ns.scenario:
+        header["scenario"] = program_header(ns.scenario, ns.output)
+    for key, value in header.items():
+        try:
+            check_header_value(key, value)
+        except ValueError as e:
+            raise InputError("%s: %s" % (ns.output, e)) from None
     if ns.scenario:
         from asyncore_sim.trace.scenario import build_network
 
-        try:
-            net: Any = build_network(load_scenario(ns.scenario))
-        except ScenarioError as e:
-            print("asyncore-sim record: %s" % e, file=sys.stderr)
-            return 2
-        header["scenario"] = ns.scenario
+        net: Any = build_network(load_scenario(ns.scenario))
     elif ns.network == "fake":
         from fake_net import FakeNetwork
 
@@ -178,7 +227,7 @@ def cmd_record(ns: argparse.Namespace) -> int:
         net = RealNetwork()
     rec = Recorder(net, header=header)
     error = _run_program(ns.program, args, rec)
-    rec.trace.save(ns.output)
+    _save(rec.trace, ns.output, "trace")
     print(
         "asyncore-sim: recorded %d events on the %s network to %s"
         % (len(rec.events), rec.name, ns.output),
@@ -188,12 +237,6 @@ def cmd_record(ns: argparse.Namespace) -> int:
         print("asyncore-sim: the program failed:\n%s" % error, file=sys.stderr)
         return 1
     return 0
-
-
-def _quote(a: str) -> str:
-    import shlex
-
-    return shlex.quote(a)
 
 
 def replay_trace(
@@ -217,27 +260,30 @@ def replay_trace(
 def _program_of(
     trace: Trace, path: str, program: Optional[str], args: List[str]
 ) -> Tuple[str, List[str]]:
-    import shlex
-
-    if program is None:
-        program = trace.header.get("program")
-        if not program:
-            raise ScenarioError("%s: no '# program:' header; give --program" % path)
-        if not os.path.isabs(program) and not os.path.exists(program):
-            program = os.path.join(os.path.dirname(path), program)
+    """The program to replay ``trace`` with, and its arguments: those given,
+    else the trace's headers (the program relative to the trace's folder)."""
+    if program is not None:
+        if not os.path.isfile(program):
+            raise InputError("%s: no such program (--program)" % program)
+    else:
+        named = trace.header.get("program")
+        if not named:
+            raise InputError("%s: no '# program:' header; give --program" % path)
+        program = program_path(path, named)
+        if not os.path.isfile(program):
+            raise TraceFormatError(
+                "%s:%d: program not found: %s (the '# program:' header is a path "
+                "relative to the trace's folder)"
+                % (path, trace.header_lines.get("program", 1), program)
+            )
     if not args:
         args = shlex.split(trace.header.get("argv", ""))
     return program, args
 
 
 def cmd_replay(ns: argparse.Namespace) -> int:
-    try:
-        trace = Trace.load(ns.trace)
-        args = [a for a in ns.args if a != "--"] if ns.args[:1] == ["--"] else ns.args
-        program, args = _program_of(trace, ns.trace, ns.program, args)
-    except (TraceFormatError, ScenarioError, OSError) as e:
-        print("asyncore-sim replay: %s" % e, file=sys.stderr)
-        return 2
+    trace = Trace.load(ns.trace)
+    program, args = _program_of(trace, ns.trace, ns.program, list(ns.args))
     new, error = replay_trace(trace, program, args)
     return _report_trace_diff(
         trace.events, new.events, ns.trace, "replay", error, print_ok=True
@@ -270,11 +316,7 @@ def _report_trace_diff(
 
 
 def cmd_diff(ns: argparse.Namespace) -> int:
-    try:
-        a, b = Trace.load(ns.a), Trace.load(ns.b)
-    except (TraceFormatError, OSError) as e:
-        print("asyncore-sim diff: %s" % e, file=sys.stderr)
-        return 2
+    a, b = Trace.load(ns.a), Trace.load(ns.b)
     return _report_trace_diff(
         a.events,
         b.events,
@@ -303,45 +345,40 @@ def _collect(paths: List[str]) -> Tuple[List[str], List[str]]:
                         scenarios.append(full)
                     elif f.endswith(".trace"):
                         traces.append(full)
+        elif not os.path.exists(p):
+            raise InputError(
+                "%s: no such file or folder (run from the project's top "
+                "directory, or give paths)" % p
+            )
         elif p.endswith(".scenario"):
             scenarios.append(p)
         elif p.endswith(".trace"):
             traces.append(p)
         else:
-            raise ScenarioError("%s: not a directory, .scenario or .trace file" % p)
+            raise InputError("%s: not a folder, .scenario or .trace file" % p)
     return scenarios, traces
 
 
+Row = Tuple[str, str, str, str]
+
+
 def cmd_check(ns: argparse.Namespace) -> int:
-    for p in ns.paths:
-        if not os.path.exists(p):
-            print(
-                "asyncore-sim check: %s does not exist (run from the project's "
-                "top directory, or give paths)"
-                % p,
-                file=sys.stderr,
-            )
-            return 2
-    try:
-        scenarios, traces = _collect(ns.paths)
-    except ScenarioError as e:
-        print("asyncore-sim check: %s" % e, file=sys.stderr)
-        return 2
-    rows: List[Tuple[str, str, str, str]] = []
+    scenarios, traces = _collect(ns.paths)
+    rows: List[Row] = []
     notes: List[str] = []
     failed = bad_input = 0
     covered = set()
     for path in scenarios:
         try:
             scn = load_scenario(path)
-        except ScenarioError as e:
-            rows.append((path, "fake", "-", "ERROR"))
-            notes.append(str(e))
+            if scn.trace:
+                covered.add(os.path.abspath(scn.resolve(scn.trace)))
+            result, events, more = _check_scenario(scn, ns)
+        except INPUT_ERRORS as e:
+            rows.append((_rel(path), "fake", "-", "ERROR"))
+            report(e)
             bad_input += 1
             continue
-        if scn.trace:
-            covered.add(os.path.abspath(scn.resolve(scn.trace)))
-        result, events, more = _check_scenario(scn, ns)
         rows.append((_rel(path), "fake", str(events), result))
         notes.extend(more)
         if result not in ("ok", "rewritten"):
@@ -350,47 +387,20 @@ def cmd_check(ns: argparse.Namespace) -> int:
         if os.path.abspath(path) in covered:
             continue
         try:
-            trace = Trace.load(path)
-        except TraceFormatError as e:
+            row, more = _check_trace(path)
+        except INPUT_ERRORS as e:
             rows.append((_rel(path), "replay", "-", "ERROR"))
-            notes.append(str(e))
+            report(e)
             bad_input += 1
             continue
-        if "program" not in trace.header:
-            rows.append((_rel(path), "-", str(len(trace.events)), "skipped"))
-            notes.append(
-                "%s: no scenario uses it and it has no '# program:' header, "
-                "so it cannot be replayed"
-                % _rel(path)
-            )
-            continue
-        program, args = _program_of(trace, path, None, [])
-        new, error = replay_trace(trace, program, args)
-        diff = first_difference(trace.events, new.events)
-        if diff is None and error is None:
-            rows.append((_rel(path), "replay", str(len(trace.events)), "ok"))
-        else:
+        rows.append(row)
+        notes.extend(more)
+        if row[3] == "DIFFERS":
             failed += 1
-            rows.append((_rel(path), "replay", str(len(trace.events)), "DIFFERS"))
-            if diff is not None:
-                notes.append(
-                    "%s (replayed on fake_net):\n%s"
-                    % (
-                        _rel(path),
-                        format_difference(
-                            diff, trace.events, new.events, 3, path, "replay"
-                        ),
-                    )
-                )
-            if error:
-                notes.append("%s: %s" % (_rel(path), error.rstrip()))
     if not rows:
-        print(
-            "asyncore-sim check: no *.scenario or *.trace files under %s"
-            % ", ".join(ns.paths),
-            file=sys.stderr,
+        raise InputError(
+            "%s: no *.scenario or *.trace files there" % ", ".join(ns.paths)
         )
-        return 2
     _table(rows)
     if notes:
         print()
@@ -404,6 +414,34 @@ def cmd_check(ns: argparse.Namespace) -> int:
     if bad_input:
         return 2
     return 1 if failed else 0
+
+
+def _check_trace(path: str) -> Tuple[Row, List[str]]:
+    """Replay a recorded trace no scenario uses: its row and notes."""
+    trace = Trace.load(path)
+    events = str(len(trace.events))
+    if "program" not in trace.header:
+        return (_rel(path), "-", events, "skipped"), [
+            "%s: no scenario uses it and it has no '# program:' header, "
+            "so it cannot be replayed" % _rel(path)
+        ]
+    program, args = _program_of(trace, path, None, [])
+    new, error = replay_trace(trace, program, args)
+    diff = first_difference(trace.events, new.events)
+    if diff is None and error is None:
+        return (_rel(path), "replay", events, "ok"), []
+    notes = []
+    if diff is not None:
+        notes.append(
+            "%s (replayed on fake_net):\n%s"
+            % (
+                _rel(path),
+                format_difference(diff, trace.events, new.events, 3, path, "replay"),
+            )
+        )
+    if error:
+        notes.append("%s: %s" % (_rel(path), error.rstrip()))
+    return (_rel(path), "replay", events, "DIFFERS"), notes
 
 
 def _rel(path: str) -> str:
@@ -421,23 +459,21 @@ def _check_scenario(scn: Any, ns: argparse.Namespace) -> Tuple[str, int, List[st
     if ns.seeds and scn.source and scn.expect:
         doc = os.path.join(ns.seeds, scn.source["doc"])
         try:
-            with open(doc, encoding="utf-8") as f:
-                block = extract_block(
-                    f.read(),
-                    scn.source["after"],
-                    scn.source["until"],
-                    scn.source["indent"],
-                    doc,
-                )
-            with open(scn.resolve(scn.expect), encoding="utf-8", newline="") as f:
-                committed = f.read()
+            block = extract_block(
+                read_text(doc, "utf-8", ScenarioError),
+                scn.source["after"],
+                scn.source["until"],
+                scn.source["indent"],
+                doc,
+            )
+            committed = read_text(scn.resolve(scn.expect), "utf-8", ScenarioError)
             if block != committed:
                 problems.append("expected output differs from the block in %s" % doc)
                 notes.append(
                     "%s: %s no longer equals the block read from %s"
                     % (name, scn.expect, doc)
                 )
-        except (OSError, ScenarioError) as e:
+        except ScenarioError as e:
             problems.append("source")
             notes.append("%s: cannot re-read the expected output: %s" % (name, e))
     res = run_scenario(scn)
@@ -446,8 +482,7 @@ def _check_scenario(scn: Any, ns: argparse.Namespace) -> Tuple[str, int, List[st
         problems.append("error")
         notes.append("%s: the program failed:\n%s" % (name, res.error.rstrip()))
     if scn.expect:
-        with open(scn.resolve(scn.expect), encoding="utf-8", newline="") as f:
-            expected = f.read()
+        expected = read_text(scn.resolve(scn.expect), "utf-8", ScenarioError)
         mismatch, used = compare_output(scn, expected, res.output)
         if mismatch is not None:
             problems.append("output")
@@ -479,40 +514,34 @@ def _check_scenario(scn: Any, ns: argparse.Namespace) -> Tuple[str, int, List[st
     if scn.trace:
         golden_path = scn.resolve(scn.trace)
         if ns.rewrite:
-            res.trace.save(golden_path)
+            _save(res.trace, golden_path, "golden trace")
             rewritten = True
         elif not os.path.exists(golden_path):
             problems.append("no golden trace")
             notes.append(
                 "%s: golden trace %s is missing: create it with "
-                "'asyncore-sim check --rewrite %s'"
-                % (name, scn.trace, name)
+                "'asyncore-sim check --rewrite %s'" % (name, scn.trace, name)
             )
         else:
-            try:
-                golden = Trace.load(golden_path)
-            except TraceFormatError as e:
-                problems.append("golden unreadable")
-                notes.append(str(e))
-            else:
-                diff = first_difference(golden.events, res.trace.events)
-                if diff is not None:
-                    problems.append("trace")
-                    notes.append(
-                        "%s: the event trace differs from %s:\n%s"
-                        % (
-                            name,
+            golden = Trace.load(golden_path)
+            diff = first_difference(golden.events, res.trace.events)
+            if diff is not None:
+                problems.append("trace")
+                notes.append(
+                    "%s: the event trace differs from %s:\n%s"
+                    % (
+                        name,
+                        scn.trace,
+                        format_difference(
+                            diff,
+                            golden.events,
+                            res.trace.events,
+                            3,
                             scn.trace,
-                            format_difference(
-                                diff,
-                                golden.events,
-                                res.trace.events,
-                                3,
-                                scn.trace,
-                                "this run",
-                            ),
-                        )
+                            "this run",
+                        ),
                     )
+                )
     if problems:
         return "DIFFERS (%s)" % ", ".join(problems), events, notes
     return ("rewritten" if rewritten else "ok"), events, notes
@@ -531,7 +560,7 @@ def _head(text: str, lines: int) -> str:
     )
 
 
-def _table(rows: List[Tuple[str, str, str, str]]) -> None:
+def _table(rows: List[Row]) -> None:
     head = ("trace", "network", "events", "result")
     widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
     fmt = "%-*s  %-*s  %*s  %s"

@@ -62,10 +62,24 @@ def _have_xdist() -> bool:
     return importlib.util.find_spec("xdist") is not None
 
 
+def _check_arguments(ns: argparse.Namespace) -> None:
+    from asyncore_sim.cli._errors import InputError
+
+    if ns.seeds < 1:
+        raise InputError("sweep: --seeds must be >= 1, got %d" % ns.seeds)
+    if ns.start < 0:
+        raise InputError("sweep: --start must be >= 0, got %d" % ns.start)
+    if not (ns.jobs == "auto" or str(ns.jobs).isdigit()):
+        raise InputError("sweep: -n must be a number >= 0 or auto, got %r" % ns.jobs)
+    for test in ns.tests:
+        path = test.split("::", 1)[0]
+        if not os.path.exists(path):
+            raise InputError("%s: no such test file or folder" % path)
+
+
 def sweep_argv(ns: argparse.Namespace) -> List[str]:
     """The pytest command line the sweep runs."""
-    if ns.seeds < 1:
-        raise SystemExit("asyncore-sim sweep: --seeds must be >= 1")
+    _check_arguments(ns)
     argv = [sys.executable, "-m", "pytest", *ns.tests]
     argv += [
         "--sim-sweep=%d" % ns.seeds,

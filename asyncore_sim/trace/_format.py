@@ -20,7 +20,9 @@ when the event has none.  Values are written as:
 
 * ``"..."``: bytes, exactly; ``\\\\``, ``\\"``, ``\\n``, ``\\r``, ``\\t`` and
   ``\\xNN`` escape everything that is not printable ASCII;
-* ``'...'``: a string, with the same escapes (plus ``\\uNNNN``);
+* ``'...'``: a string, with the same escapes (plus ``\\uNNNN`` and
+  ``\\UNNNNNNNN``, at most ``\\U0010ffff``); any other backslash is an
+  error;
 * ``@host:port`` (``@[v6addr]:port``): an address;
 * ``!ENAME``: an error (``OSError`` with that errno name, or an exception
   class name such as ``!timeout``);
@@ -34,25 +36,42 @@ the wall clock of day, the machine or ``PYTHONHASHSEED``.
 Callback events are named after the method (``readable``, ``writable``,
 ``handle_read``, ``handle_close``...) and carry the dispatcher's class name;
 I/O events are named after the socket call.
+
+The header lines (``# key: value``) say where the run came from.
+``# program:`` is the recorded program's path relative to the trace file's
+folder, with ``/`` between folders (replay finds the program there);
+``# argv:`` its arguments, shell-quoted.  Header values are printable ASCII.
+
+Reading checks that a trace holds only what a run can record
+(:func:`check_event`: each event's arguments and result have the shape its
+call gives them, errno names exist, readiness is ``fd:letters`` with the
+letters ``r w x e h n``, times are finite, >= 0 and never go back, every
+line, the last too, ends with a newline).  Anything else is a corrupt trace:
+:class:`TraceFormatError` names the file and line and says what is wrong.
+Reading is deterministic (no clock, no random source).
 """
 
 from __future__ import annotations
 
 import errno as _errno
+import math
 import os
 import re
-import socket as _socket
-from typing import (
-    Any,
-    Dict,
-    Iterable,
-    List,
-    Optional,
-    Tuple,
-    Union,
-)
+import shlex
+import stat
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import attrs
+
+from asyncore_sim.trace._values import (
+    _TOKEN,
+    Addr,
+    Err,
+    _clip_token,
+    format_value,
+    parse_readiness,
+    parse_value,
+)
 
 
 __all__ = [
@@ -61,6 +80,9 @@ __all__ = [
     "TraceFormatError",
     "format_value",
     "parse_line",
+    "check_event",
+    "program_header",
+    "program_path",
     "CALLBACKS",
     "FORMAT_VERSION",
 ]
@@ -85,18 +107,6 @@ CALLBACKS = (
 
 class TraceFormatError(ValueError):
     """A trace file that cannot be read; the message names file and line."""
-
-
-class Addr(tuple):  # type: ignore[type-arg]
-    """An address value (``@host:port``); a plain tuple otherwise."""
-
-    __slots__ = ()
-
-
-class Err(str):
-    """An error value (``!ENAME``)."""
-
-    __slots__ = ()
 
 
 @attrs.frozen
@@ -134,128 +144,27 @@ class TraceEvent:
         )
 
 
-# -- values ---------------------------------------------------------------------
-
-_BARE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:,|<>()\[\]-]*$")
-_ESC = {0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
-
-
-def _escape_bytes(data: bytes, quote: int) -> str:
-    out = []
-    for b in data:
-        if b in _ESC:
-            out.append(_ESC[b])
-        elif b == quote:
-            out.append("\\" + chr(b))
-        elif 0x20 <= b < 0x7F:
-            out.append(chr(b))
-        else:
-            out.append("\\x%02x" % b)
-    return "".join(out)
-
-
-def _escape_str(text: str) -> str:
-    out = []
-    for ch in text:
-        c = ord(ch)
-        if c < 0x80:
-            out.append(_escape_bytes(bytes([c]), 0x27))
-        elif c < 0x10000:
-            out.append("\\u%04x" % c)
-        else:
-            out.append("\\U%08x" % c)
-    return "".join(out)
-
-
-def format_value(value: Any) -> str:
-    """One value as a trace token (see the module docstring)."""
-    if value is None or value is True or value is False:
-        return repr(value)
-    if isinstance(value, Err):
-        return "!" + value
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return '"%s"' % _escape_bytes(bytes(value), 0x22)
-    if isinstance(value, bool):
-        return repr(value)
-    if isinstance(value, int):
-        return str(int(value))
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, tuple) and len(value) >= 2 and isinstance(value[1], int):
-        host = str(value[0])
-        if ":" in host:
-            host = "[%s]" % host
-        return "@%s:%d" % (host, value[1])
-    if isinstance(value, str):
-        if _BARE.match(value) and parse_value(value) == value:
-            return value
-        return "'%s'" % _escape_str(value)
-    return "'%s'" % _escape_str(repr(value))
-
-
-_TOKEN = re.compile(
-    r'"(?:[^"\\]|\\.)*"'  # bytes
-    r"|'(?:[^'\\]|\\.)*'"  # str
-    r"|\S+"
-)
-_UNESC = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)")
-_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "'": "'"}
-
-
-def _unescape(body: str) -> str:
-    def sub(m: "re.Match[str]") -> str:
-        e = m.group(1)
-        if e[0] in "xuU" and len(e) > 1:
-            return chr(int(e[1:], 16))
-        if e in _SIMPLE:
-            return _SIMPLE[e]
-        raise ValueError("unknown escape \\%s" % e)
-
-    return _UNESC.sub(sub, body)
-
-
-def parse_value(token: str) -> Any:
-    if token.startswith('"'):
-        if len(token) < 2 or not token.endswith('"'):
-            raise ValueError("unterminated bytes value %s" % token)
-        text = _unescape(token[1:-1])
-        if any(ord(c) > 0xFF for c in text):
-            raise ValueError("bytes value with a \\u escape: %s" % token)
-        return text.encode("latin-1")
-    if token.startswith("'"):
-        if len(token) < 2 or not token.endswith("'"):
-            raise ValueError("unterminated string value %s" % token)
-        return _unescape(token[1:-1])
-    if token.startswith("!"):
-        return Err(token[1:])
-    if token.startswith("@"):
-        host, sep, port = token[1:].rpartition(":")
-        if not sep or not port.isdigit():
-            raise ValueError("bad address %s (expected @host:port)" % token)
-        if host.startswith("[") and host.endswith("]"):
-            host = host[1:-1]
-        return Addr((host, int(port)))
-    if token in ("None", "True", "False"):
-        return {"None": None, "True": True, "False": False}[token]
-    if re.fullmatch(r"-?\d+", token):
-        return int(token)
-    if re.fullmatch(r"-?(\d+\.\d*|\.\d+|\d+)(e[-+]?\d+)?|-?inf|nan", token):
-        return float(token)
-    return token
+_TIME_TOKEN = re.compile(r"\d+(\.\d*)?")
 
 
 def parse_line(line: str) -> TraceEvent:
+    """One event line, read as written (:func:`check_event` says whether a
+    run can have recorded it)."""
     tokens = _TOKEN.findall(line)
     if len(tokens) < 3:
-        raise ValueError("expected 'time kind fd ...', got %r" % line)
-    try:
-        time = float(tokens[0])
-    except ValueError:
-        raise ValueError("bad time %r" % tokens[0]) from None
+        raise ValueError("expected 'time kind fd ...', got %r" % _clip_token(line, 80))
+    if not _TIME_TOKEN.fullmatch(tokens[0]):
+        raise ValueError(
+            "bad time %r (seconds, e.g. 0.001000)" % _clip_token(tokens[0])
+        )
+    time = float(tokens[0])
     kind = tokens[1]
-    fd = -1 if tokens[2] == "-" else int(tokens[2]) if tokens[2].isdigit() else None
-    if fd is None:
-        raise ValueError("bad fd %r (a number or -)" % tokens[2])
+    if tokens[2] == "-":
+        fd = -1
+    elif re.fullmatch(r"\d{1,9}", tokens[2]):
+        fd = int(tokens[2])
+    else:
+        raise ValueError("bad fd %r (a number or -)" % _clip_token(tokens[2]))
     rest = tokens[3:]
     result: Optional[Tuple[Any, ...]] = None
     if "->" in rest:
@@ -265,15 +174,318 @@ def parse_line(line: str) -> TraceEvent:
     return TraceEvent(time, kind, fd, tuple(parse_value(t) for t in rest), result)
 
 
+# -- what a recording can hold ------------------------------------------------------
+#
+# The one check of a trace's events, applied as a trace is read: an event a
+# run cannot have recorded (a recv that returned a number, an unknown errno,
+# a readiness letter that does not exist...) is a corrupt trace, reported at
+# its line, never played back as if the program had diverged.
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return _is_int(v) or isinstance(v, float)
+
+
+def _is_errno_name(v: Any) -> bool:
+    return (
+        isinstance(v, str)
+        and v.startswith("E")
+        and isinstance(getattr(_errno, v, None), int)
+    )
+
+
+_ERRNO_LIKE = re.compile(r"E[A-Z0-9]+")
+
+
+def _check_err(err: Err) -> None:
+    name = str(err)
+    if _ERRNO_LIKE.fullmatch(name):
+        if not _is_errno_name(name):
+            raise ValueError("unknown errno name !%s" % _clip_token(name))
+    elif not (name.isidentifier() or re.fullmatch(r"-?\d{1,9}", name)):
+        raise ValueError(
+            "bad error value !%s (an errno name or an exception class name)"
+            % _clip_token(name)
+        )
+
+
+def _want(ok: bool, ev: TraceEvent, what: str) -> None:
+    if not ok:
+        raise ValueError("%s event: %s" % (ev.kind, what))
+
+
+def _args(*tests: Any, what: str, more: bool = False) -> Any:
+    """A check of an event's arguments: one test per argument (``more``:
+    further arguments are free)."""
+
+    def check(ev: TraceEvent) -> None:
+        n = len(tests)
+        ok = len(ev.args) >= n if more else len(ev.args) == n
+        ok = ok and all(test(v) for test, v in zip(tests, ev.args))
+        _want(ok, ev, "expected %s" % what)
+
+    return check
+
+
+def _result(*tests: Any, what: str) -> Any:
+    """A check of what an event returned: one test per value."""
+
+    def check(ev: TraceEvent) -> None:
+        r = ev.result
+        ok = r is not None and len(r) == len(tests)
+        ok = ok and all(test(v) for test, v in zip(tests, r or ()))
+        _want(ok, ev, "expected the result %s" % what)
+
+    return check
+
+
+def _word_or_int(v: Any) -> bool:
+    return _is_int(v) or (isinstance(v, str) and not isinstance(v, Err))
+
+
+def _address(v: Any) -> bool:
+    return isinstance(v, (Addr, bytes)) or (
+        isinstance(v, str) and not isinstance(v, Err)
+    )
+
+
+def _fd_number(v: Any) -> bool:
+    return _is_int(v) and v >= 0
+
+
+def _readiness(v: Any) -> bool:
+    if not isinstance(v, str) or isinstance(v, Err):
+        return False
+    parse_readiness(v)  # raises, saying what is wrong
+    return True
+
+
+def _sizes(ev: TraceEvent) -> None:
+    _want(
+        len(ev.args) in (1, 2)
+        and _is_int(ev.args[0])
+        and ev.args[0] >= 0
+        and ev.args[1:] in ((), ("MSG_OOB",)),
+        ev,
+        "expected a size >= 0 and optionally MSG_OOB",
+    )
+
+
+def _sent(ev: TraceEvent) -> None:
+    _result(
+        _is_int,
+        lambda v: isinstance(v, bytes),
+        what='-> the count sent and those bytes (-> 2 "ab")',
+    )(ev)
+    n, data = ev.result or (0, b"")
+    _want(n == len(data), ev, "%d bytes sent but %d shown" % (n, len(data)))
+    _want(n <= ev.args[0], ev, "%d bytes sent of %d offered" % (n, ev.args[0]))
+
+
+def _received(ev: TraceEvent) -> None:
+    _result(lambda v: isinstance(v, bytes), what='-> the bytes read (-> "ab")')(ev)
+    data = (ev.result or (b"",))[0]
+    _want(
+        len(data) <= ev.args[0],
+        ev,
+        "%d bytes read with a buffer of %d" % (len(data), ev.args[0]),
+    )
+
+
+_NO_ARGS = _args(what="no arguments")
+_ADDRESS = _args(_address, what="an address (@host:port)")
+_SOCKNAME = _result(_address, what="-> an address (@host:port)")
+_FD, _NO_FD = True, False
+
+#: Each I/O event: (has a descriptor, its arguments, what it returns: None
+#: when it returns nothing).  Any of them but ``file`` and ``socketpair`` may
+#: instead end in ``-> !ENAME``: the call raised.
+_IO_EVENTS: Dict[str, Tuple[bool, Any, Any]] = {
+    "socket": (
+        _FD,
+        _args(_word_or_int, _word_or_int, what="a family and a type"),
+        None,
+    ),
+    "socketpair": (_FD, _NO_ARGS, _result(_fd_number, what="-> the other descriptor")),
+    "file": (_FD, _NO_ARGS, None),
+    "wait": (
+        _NO_FD,
+        _args(
+            lambda v: v in ("select", "poll", "epoll"),
+            lambda v: v is None or _is_number(v),
+            _readiness,
+            what="select|poll|epoll, a timeout (or None) and the interest (fd:letters)",
+        ),
+        _result(_readiness, what="-> the ready descriptors (fd:letters, or '0')"),
+    ),
+    "sleep": (
+        _NO_FD,
+        _args(lambda v: v is None or _is_number(v), what="seconds"),
+        None,
+    ),
+    "bind": (_FD, _ADDRESS, None),
+    "listen": (_FD, _args(_is_int, what="the backlog (a number)"), None),
+    "connect": (
+        _FD,
+        _ADDRESS,
+        _result(
+            lambda v: _is_int(v) or _is_errno_name(v),
+            what="-> 0 or an errno name (EINPROGRESS...)",
+        ),
+    ),
+    "accept": (
+        _FD,
+        _NO_ARGS,
+        _result(
+            _fd_number,
+            _address,
+            what="-> the new descriptor and the peer's address (-> 5 @host:port)",
+        ),
+    ),
+    "send": (_FD, _sizes, _sent),
+    "recv": (_FD, _sizes, _received),
+    "shutdown": (_FD, _args(_word_or_int, what="SHUT_RD, SHUT_WR or SHUT_RDWR"), None),
+    "getsockopt": (
+        _FD,
+        _args(_word_or_int, _word_or_int, what="a level and an option", more=True),
+        _result(
+            lambda v: _is_int(v) or _is_errno_name(v) or isinstance(v, bytes),
+            what="-> the option's value (a number, an errno name or bytes)",
+        ),
+    ),
+    "setsockopt": (
+        _FD,
+        _args(
+            _word_or_int,
+            _word_or_int,
+            lambda v: True,
+            what="a level, an option and a value",
+            more=True,
+        ),
+        None,
+    ),
+    "getsockname": (_FD, _NO_ARGS, _SOCKNAME),
+    "getpeername": (_FD, _NO_ARGS, _SOCKNAME),
+    "close": (_FD, _NO_ARGS, None),
+}
+_CANNOT_RAISE = ("file", "socketpair")
+
+
+def check_event(ev: TraceEvent) -> None:
+    """Raise ValueError, saying what is wrong, if no run can have recorded
+    ``ev`` (:data:`_IO_EVENTS` says what each I/O event holds)."""
+    if not (math.isfinite(ev.time) and ev.time >= 0):
+        raise ValueError("bad time %r (seconds >= 0)" % ev.time)
+    for v in ev.args + (ev.result or ()):
+        if isinstance(v, float) and math.isnan(v):
+            raise ValueError("nan is not a value a run records")
+        if isinstance(v, Err):
+            _check_err(v)
+    for v in ev.result or ():
+        # A returned errno (connect_ex, SO_ERROR) is written by its name.
+        if isinstance(v, str) and not _is_errno_name(v) and _ERRNO_LIKE.fullmatch(v):
+            raise ValueError("unknown errno name %s" % _clip_token(v))
+    if ev.kind in CALLBACKS:
+        _args(lambda v: isinstance(v, str), what="the dispatcher's class name")(ev)
+        if ev.kind in ("readable", "writable"):
+            _result(lambda v: isinstance(v, bool), what="-> True or False")(ev)
+        else:
+            _want(ev.result is None, ev, "a callback returns nothing")
+        return
+    spec = _IO_EVENTS.get(ev.kind)
+    if spec is None:
+        raise ValueError(
+            "unknown event %r (I/O events: %s; callbacks: %s)"
+            % (_clip_token(ev.kind), ", ".join(_IO_EVENTS), ", ".join(CALLBACKS))
+        )
+    has_fd, check_args, check_result = spec
+    r = ev.result
+    raised = r is not None and any(isinstance(v, Err) for v in r)
+    if has_fd and not (raised and ev.kind == "socket"):
+        _want(ev.fd >= 0, ev, "needs a descriptor, not -")
+    if not has_fd:
+        _want(ev.fd < 0, ev, "has no descriptor: write - in its place")
+    check_args(ev)
+    if raised:
+        _want(
+            ev.kind not in _CANNOT_RAISE and len(r or ()) == 1,
+            ev,
+            "an error stands alone after -> (-> !ENAME)",
+        )
+    elif check_result is None:
+        _want(r is None, ev, "returns nothing (only an error: -> !ENAME)")
+    else:
+        check_result(ev)
+
+
 # -- traces -----------------------------------------------------------------------
+
+
+def read_text(
+    path: Any, encoding: str, error: Any, hint: str = "", limit: Optional[int] = None
+) -> str:
+    """The text of the file at ``path``; else ``error`` (an exception class)
+    naming the file, and for a byte that is not ``encoding`` its line and
+    column.  Only a regular file is read (a directory or a pipe is refused),
+    and with ``limit``, one of at most that many bytes."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a file"
+            raise error("%s: cannot read: %s" % (path, what))
+        if limit is not None and info.st_size > limit:
+            raise error(
+                "%s: cannot read: %d bytes, more than the %d a file of this "
+                "kind may have" % (path, info.st_size, limit)
+            )
+        with open(path, "rb") as f:
+            data = f.read()
+    except (OSError, ValueError) as e:
+        if isinstance(e, error):
+            raise
+        reason = getattr(e, "strerror", None) or str(e)
+        raise error("%s: cannot read: %s" % (path, reason)) from None
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        column = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        raise error(
+            "%s:%d: not %s: byte 0x%02x at column %d (byte %d of the file)%s"
+            % (path, line, encoding.upper(), data[e.start], column, e.start, hint)
+        ) from None
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def control_character(line: str) -> Optional[str]:
+    """What is wrong with a line holding a control character (tabs and a
+    final carriage return are fine), or None."""
+    m = _CONTROL.search(line[:-1] if line.endswith("\r") else line)
+    if m is None:
+        return None
+    return "control character 0x%02x at column %d (quoted values escape it)" % (
+        ord(m.group()),
+        m.start() + 1,
+    )
 
 
 @attrs.define
 class Trace:
-    """A recorded run: ``header`` (ordered key/value pairs) and ``events``."""
+    """A recorded run: ``header`` (ordered key/value pairs) and ``events``.
+
+    A trace read from a file also knows the line of each header key
+    (``header_lines``), so that what a header names can be reported there.
+    """
 
     events: List[TraceEvent] = attrs.field(factory=list)
     header: Dict[str, str] = attrs.field(factory=dict)
+    header_lines: Dict[str, int] = attrs.field(factory=dict, eq=False, repr=False)
 
     def lines(self) -> List[str]:
         return [e.line() for e in self.events]
@@ -281,6 +493,7 @@ class Trace:
     def dumps(self) -> str:
         out = [_MAGIC]
         for key, value in self.header.items():
+            check_header_value(key, value)
             out.append("# %s: %s" % (key, value))
         out.extend(self.lines())
         return "\n".join(out) + "\n"
@@ -291,122 +504,111 @@ class Trace:
 
     @classmethod
     def loads(cls, text: str, name: str = "<trace>") -> "Trace":
+        """Read a trace; :class:`TraceFormatError` (``name:line: what is
+        wrong``) for anything a recording cannot hold."""
         trace = cls()
         lines = text.split("\n")
-        if lines and lines[-1] == "":
-            lines.pop()
-        if not lines or lines[0].strip() != _MAGIC:
+        if lines.pop() != "":
             raise TraceFormatError(
-                "%s:1: not an asyncore-sim trace (the first line must be %r)"
-                % (name, _MAGIC)
+                "%s:%d: the last line does not end with a newline: the file "
+                "was cut short" % (name, len(lines) + 1)
             )
+        first = lines[0].strip() if lines else ""
+        if first != _MAGIC:
+            found = re.fullmatch(r"# asyncore-sim trace (\S+)", first)
+            raise TraceFormatError(
+                "%s:1: %s (the first line must be %r)"
+                % (
+                    name,
+                    "trace format %s, not %d" % (_clip_token(found.group(1)), 1)
+                    if found
+                    else "not an asyncore-sim trace",
+                    _MAGIC,
+                )
+            )
+        previous = 0.0
         for lineno, line in enumerate(lines[1:], start=2):
-            if not line.strip():
-                continue
-            if line.startswith("#"):
-                key, sep, value = line[1:].strip().partition(":")
-                if sep:
-                    trace.header[key.strip()] = value.strip()
-                continue
             try:
-                trace.events.append(parse_line(line))
+                bad = control_character(line)
+                if bad:
+                    raise ValueError(bad)
+                if not line.strip():
+                    continue
+                if line.startswith("#"):
+                    key, sep, value = line[1:].strip().partition(":")
+                    if sep:
+                        key, value = key.strip(), value.strip()
+                        _check_header(key, value)
+                        trace.header[key] = value
+                        trace.header_lines[key] = lineno
+                    continue
+                ev = parse_line(line)
+                check_event(ev)
+                if ev.time < previous:
+                    raise ValueError(
+                        "time %.6f is before the previous event's %.6f"
+                        % (ev.time, previous)
+                    )
+                previous = ev.time
+                trace.events.append(ev)
             except ValueError as e:
                 raise TraceFormatError("%s:%d: %s" % (name, lineno, e)) from None
         return trace
 
     @classmethod
     def load(cls, path: Union[str, "os.PathLike[str]"]) -> "Trace":
-        try:
-            with open(path, encoding="ascii", newline="") as f:
-                text = f.read()
-        except UnicodeDecodeError as e:
-            raise TraceFormatError(
-                "%s: not ASCII at byte %d (traces escape every other byte)"
-                % (path, e.start)
-            ) from None
+        text = read_text(
+            path,
+            "ascii",
+            TraceFormatError,
+            " (traces escape every other byte)",
+        )
         return cls.loads(text, str(path))
 
 
-# -- call arguments, as traces write them ----------------------------------------
-
-_FAMILIES = {
-    int(v): k
-    for k, v in vars(_socket).items()
-    if k.startswith("AF_") and isinstance(v, int)
-}
-_TYPES = {
-    int(_socket.SOCK_STREAM): "SOCK_STREAM",
-    int(_socket.SOCK_DGRAM): "SOCK_DGRAM",
-}
-_LEVELS = {
-    int(_socket.SOL_SOCKET): "SOL_SOCKET",
-    int(_socket.IPPROTO_TCP): "IPPROTO_TCP",
-}
-_OPTS = {
-    (int(_socket.SOL_SOCKET), int(_socket.SO_ERROR)): "SO_ERROR",
-    (int(_socket.SOL_SOCKET), int(_socket.SO_REUSEADDR)): "SO_REUSEADDR",
-    (int(_socket.SOL_SOCKET), int(_socket.SO_KEEPALIVE)): "SO_KEEPALIVE",
-    (int(_socket.IPPROTO_TCP), int(_socket.TCP_NODELAY)): "TCP_NODELAY",
-}
-_SHUT = {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}
-_MSG_OOB = int(_socket.MSG_OOB)
-# Readiness letters: r=IN, x=PRI, w=OUT, e=ERR, h=HUP, n=NVAL.
-_LETTERS = ((1, "r"), (4, "w"), (2, "x"), (8, "e"), (16, "h"), (32, "n"))
+def _check_header(key: str, value: str) -> None:
+    if key == "argv":
+        try:
+            shlex.split(value)
+        except ValueError as e:
+            raise ValueError(
+                "the '# argv:' header is not a shell-quoted argument list: %s"
+                % str(e).lower()
+            ) from None
+    elif key == "program" and not value:
+        raise ValueError("the '# program:' header is empty")
 
 
-def mask_letters(mask: int) -> str:
-    return "".join(c for bit, c in _LETTERS if mask & bit) or "0"
+def check_header_value(key: str, value: str) -> None:
+    """ValueError unless ``# key: value`` can be written (and read back)."""
+    bad = next((c for c in key + value if not " " <= c <= "~"), None)
+    if bad is not None or ":" in key or key != key.strip() or not key:
+        raise ValueError(
+            "the '# %s:' header cannot hold %r: a trace header is printable "
+            "ASCII on one line" % (key, bad if bad is not None else key)
+        )
+    _check_header(key, value.strip())
 
 
-def letters_mask(text: str) -> int:
-    bits = dict((c, bit) for bit, c in _LETTERS)
-    return 0 if text == "0" else sum(bits[c] for c in text)
+# -- the program of a recording ----------------------------------------------------
+#
+# The '# program:' header names the program relative to the trace file's
+# folder, with '/' between folders, so that a trace does not depend on the
+# machine it was recorded on or on the directory it is replayed from.
 
 
-# How a call's arguments appear in a trace: the recorder writes them and the
-# replay network matches the program's calls against them, so both use these.
+def program_header(program: str, trace_path: str) -> str:
+    """The ``# program:`` value for ``program`` in a trace written at
+    ``trace_path``: its path relative to the trace's folder."""
+    folder = os.path.dirname(os.path.abspath(trace_path))
+    rel = os.path.relpath(os.path.abspath(program), folder)
+    return rel.replace(os.sep, "/")
 
 
-def readiness_text(pairs: Iterable[Tuple[int, int]]) -> str:
-    """``fd:letters,...`` for (fd, mask) pairs with a nonzero mask; "0" if none."""
-    return ",".join("%d:%s" % (fd, mask_letters(m)) for fd, m in pairs if m) or "0"
-
-
-def parse_readiness(text: str) -> List[Tuple[int, int]]:
-    """The (fd, mask) pairs of a :func:`readiness_text`."""
-    if text == "0":
-        return []
-    pairs = []
-    for item in text.split(","):
-        fd, _, letters = item.partition(":")
-        pairs.append((int(fd), letters_mask(letters)))
-    return pairs
-
-
-def socket_args(family: int, type: int) -> Tuple[Any, ...]:
-    return (_FAMILIES.get(int(family), int(family)), _TYPES.get(int(type), int(type)))
-
-
-def size_args(n: int, flags: int) -> Tuple[Any, ...]:
-    return (n, "MSG_OOB") if flags & _MSG_OOB else (n,)
-
-
-def sockopt_args(level: int, optname: int) -> Tuple[Any, ...]:
-    return (_LEVELS.get(level, level), _OPTS.get((level, optname), optname))
-
-
-def shutdown_args(how: int) -> Tuple[Any, ...]:
-    return (_SHUT.get(how, how),)
-
-
-def _err_value(exc: BaseException) -> Err:
-    code = getattr(exc, "errno", None)
-    if isinstance(exc, OSError) and code is not None:
-        return Err(_errno.errorcode.get(code, str(code)))
-    return Err(type(exc).__name__)
-
-
-def addr_value(value: Any) -> Any:
-    if isinstance(value, tuple) and len(value) >= 2:
-        return Addr((value[0], value[1]))
-    return value
+def program_path(trace_path: str, header: str) -> str:
+    """The program a ``# program:`` value names, for the trace at
+    ``trace_path`` (an absolute value, from older traces, is kept)."""
+    if os.path.isabs(header):
+        return header
+    folder = os.path.dirname(os.path.abspath(trace_path))
+    return os.path.normpath(os.path.join(folder, *header.split("/")))

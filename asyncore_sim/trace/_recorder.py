@@ -21,9 +21,8 @@ from typing import (
 
 import asyncore_seam as _seam
 
-from asyncore_sim.trace._format import (
-    Trace,
-    TraceEvent,
+from asyncore_sim.trace._format import Trace, TraceEvent
+from asyncore_sim.trace._values import (
     _err_value,
     addr_value,
     readiness_text,
@@ -252,12 +251,6 @@ class TracingPoller:
         self.inner.forget(fd)
 
     def close(self) -> None:
-        # As socket.socket.close(): a file from makefile() keeps it open.
-        self._closed = True
-        if self._io_refs <= 0:
-            self._real_close()
-
-    def _real_close(self) -> None:
         self.inner.close()
 
 
@@ -429,6 +422,12 @@ class TracingSocket:
         return value
 
     def close(self) -> None:
+        # As socket.socket.close(): a file from makefile() keeps it open.
+        self._closed = True
+        if self._io_refs <= 0:
+            self._real_close()
+
+    def _real_close(self) -> None:
         rec = self._rec
         if self._fd is None or self._fd < 0:
             self._sock.close()

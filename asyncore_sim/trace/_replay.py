@@ -14,6 +14,7 @@ Time is the recording's: ``monotonic()`` is the stamp of the last wait.
 
 from __future__ import annotations
 
+import builtins
 import errno as _errno
 import os
 import socket as _socket
@@ -21,10 +22,9 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import asyncore_seam as _seam
 from asyncore_sim.asyncore import ExitNow
-from asyncore_sim.trace._format import (
+from asyncore_sim.trace._format import Trace, TraceEvent
+from asyncore_sim.trace._values import (
     Err,
-    Trace,
-    TraceEvent,
     addr_value,
     parse_readiness,
     readiness_text,
@@ -54,7 +54,17 @@ def _raise_recorded(err: Err) -> None:
         raise _socket.timeout("timed out")
     if name == "gaierror":
         raise _socket.gaierror(_socket.EAI_NONAME, "Name or service not known")
+    builtin = getattr(builtins, name, None)
+    if isinstance(builtin, type) and issubclass(builtin, Exception):
+        # recorded by class name (AttributeError...): the same class again
+        raise builtin("recorded error %s" % name)
     raise OSError("recorded error %s" % name)
+
+
+def _address(value: Any) -> Any:
+    """An address as the socket call returned it: ``(host, port)``, or a
+    path (AF_UNIX) as recorded."""
+    return tuple(value) if isinstance(value, tuple) else value
 
 
 class ReplayNetwork:
@@ -250,7 +260,7 @@ class ReplaySocket:
         ev = self._call("accept", ())
         assert ev.result is not None
         fd, addr = ev.result
-        return ReplaySocket(self.net, fd), tuple(addr)
+        return ReplaySocket(self.net, fd), _address(addr)
 
     def send(self, data: Any, flags: int = 0) -> int:
         ev = self._call("send", size_args(len(data), flags))
@@ -289,11 +299,11 @@ class ReplaySocket:
 
     def getsockname(self) -> Any:
         ev = self._call("getsockname", ())
-        return tuple(ev.result[0]) if ev.result else None
+        return _address(ev.result[0]) if ev.result else None
 
     def getpeername(self) -> Any:
         ev = self._call("getpeername", ())
-        return tuple(ev.result[0]) if ev.result else None
+        return _address(ev.result[0]) if ev.result else None
 
     def close(self) -> None:
         """Consumes the recorded close if it is next; never diverges (a

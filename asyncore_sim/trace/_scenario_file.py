@@ -1,0 +1,662 @@
+"""Reading scenario files: the one place a scenario is read and checked.
+
+The format is documented in :mod:`asyncore_sim.trace.scenario`.  Every
+problem is a :class:`ScenarioError` whose message starts with
+``file:line:`` (``file:`` alone where no line applies), raised as the file is
+read, so that nothing later (building the network, running the program,
+comparing its output) meets a value it cannot use.
+
+Rules: reading is deterministic (no clock, no random source); values are
+read as what they are declared to be, never coerced.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import re
+import typing
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+
+import attrs
+
+from asyncore_sim.trace._format import control_character, read_text
+from asyncore_sim.trace._values import _unescape
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "Mask",
+    "Action",
+    "load_scenario",
+    "filler",
+    "NORMALIZATIONS",
+    "MAX_SEND_BYTES",
+    "MAX_SCRIPT_BYTES",
+    "MAX_TIME",
+    "MAX_STEPS",
+    "MAX_SCENARIO_FILE",
+]
+
+#: The largest ``send N`` of a scenario's timeline (1 MiB).
+MAX_SEND_BYTES = 1 << 20
+#: The most bytes a scenario's timeline may script in all (16 MiB).
+MAX_SCRIPT_BYTES = 16 << 20
+#: The latest ``at`` time: a day, FakeNetwork's default ``max_time``.
+MAX_TIME = 86_400.0
+#: The steps (waits and sleeps) a scenario's run may take unless its
+#: ``max-steps`` line says otherwise, and the most that line may allow.
+MAX_STEPS = 10_000
+MAX_STEPS_LIMIT = 1_000_000
+#: The largest scenario file read (16 MiB).
+MAX_SCENARIO_FILE = 16 << 20
+
+
+#: The declared normalizations: what a document's rendering changed that
+#: is not output.  They apply to the program's output before comparing.
+NORMALIZATIONS = {
+    "crlf": "CRLF becomes LF (001 and 004 dropped the CR of the HTTP requests)",
+    "trailing-space": "spaces and tabs at the end of a line are dropped (004's "
+    "renderer dropped one; its blocks show 255 characters for a 256-byte read)",
+}
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names file and line."""
+
+
+@attrs.frozen
+class Mask:
+    text: str
+    regex: str
+    why: str
+    line: int
+
+
+@attrs.frozen
+class Action:
+    time: float
+    host: str
+    port: int
+    conn: int
+    action: str
+    data: bytes
+    line: int
+
+
+@attrs.define
+class Scenario:
+    path: str
+    program: Optional[str] = None
+    env: Dict[str, str] = attrs.field(factory=dict)
+    files: List[Tuple[str, str]] = attrs.field(factory=list)
+    seed: int = 0
+    ports: Optional[List[int]] = None
+    names: Dict[str, str] = attrs.field(factory=dict)
+    faults: List[Any] = attrs.field(factory=list)
+    servers: List[Tuple[str, int, int]] = attrs.field(factory=list)
+    actions: List[Action] = attrs.field(factory=list)
+    expect: Optional[str] = None
+    trace: Optional[str] = None
+    normalize: List[str] = attrs.field(factory=list)
+    masks: List[Mask] = attrs.field(factory=list)
+    source: Optional[Dict[str, str]] = None
+    max_steps: int = MAX_STEPS
+    #: The line of each directive that names one thing (program, expect...).
+    lines: Dict[str, int] = attrs.field(factory=dict, eq=False, repr=False)
+    #: The path as it was given, which messages name (``path`` is absolute).
+    given: str = attrs.field(default="", eq=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        base = os.path.basename(self.path)
+        return base[: -len(".scenario")] if base.endswith(".scenario") else base
+
+    def resolve(self, rel: str) -> str:
+        return os.path.normpath(os.path.join(os.path.dirname(self.path), rel))
+
+    def where(self, directive: Any) -> str:
+        """``file:line`` of a directive or of a line number (``file`` if the
+        scenario lacks the directive), for messages."""
+        line = directive if isinstance(directive, int) else self.lines.get(directive)
+        name = self.given or self.path
+        return name if line is None else "%s:%d" % (name, line)
+
+
+def filler(n: int) -> bytes:
+    """The ``send N`` filler: N bytes of a repeating printable pattern."""
+    pattern = b"asyncore-sim filler 0123456789\n"
+    return (pattern * (n // len(pattern) + 1))[:n]
+
+
+_TIME = re.compile(r"^(\d{1,12}(?:\.\d{0,12})?|\.\d{1,12})(us|ms|s)$")
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0}
+_ENDPOINT = re.compile(r"^([^\s:#]+):(\d{1,9})(?:#(\d{1,9}))?$")
+
+
+def _clip(s: str, n: int = 60) -> str:
+    return s if len(s) <= n else s[: n - 3] + "..."
+
+
+def _parse_time(token: str, where: str) -> float:
+    m = _TIME.match(token)
+    if not m:
+        raise ScenarioError(
+            "%s: bad time %r (expected a number with us, ms or s, e.g. 5ms)"
+            % (where, _clip(token))
+        )
+    t = round(float(m.group(1)) * _UNITS[m.group(2)], 9)
+    if t > MAX_TIME:
+        raise ScenarioError(
+            "%s: time %s is past a day (%gs), the network's max_time"
+            % (where, token, MAX_TIME)
+        )
+    return t
+
+
+def _quoted(token: str, where: str) -> str:
+    if len(token) < 2 or token[0] != '"' or token[-1] != '"':
+        raise ScenarioError(
+            '%s: expected a quoted value ("..."), got %s' % (where, _clip(token))
+        )
+    try:
+        return _unescape(token[1:-1])
+    except ValueError as e:
+        raise ScenarioError("%s: %s" % (where, e)) from None
+
+
+def _quoted_bytes(token: str, where: str) -> bytes:
+    value = _quoted(token, where)
+    wide = next((c for c in value if ord(c) > 0xFF), None)
+    if wide is not None:
+        raise ScenarioError(
+            "%s: bytes values take \\xNN escapes: U+%04X is not a byte"
+            % (where, ord(wide))
+        )
+    return value.encode("latin-1")
+
+
+_QTOKEN = re.compile(r'"(?:[^"\\]|\\.)*"(?=\s|$)|/(?:[^/\\]|\\.)*/(?=\s|$)|\S+')
+
+
+def _tokens(line: str) -> List[str]:
+    return _QTOKEN.findall(line)
+
+
+def _int(token: str, where: str, what: str) -> int:
+    if not re.fullmatch(r"[-+]?\d{1,30}", token):
+        raise ScenarioError(
+            "%s: %s must be a whole number, got %r" % (where, what, _clip(token))
+        )
+    return int(token)
+
+
+def _port(token: str, where: str, what: str = "a port") -> int:
+    port = _int(token, where, what)
+    if not 1 <= port <= 65535:
+        raise ScenarioError(
+            "%s: %s must be within 1..65535, got %d" % (where, what, port)
+        )
+    return port
+
+
+# -- fault rules ---------------------------------------------------------------------
+#
+# A rule's settings are read as the rule declares them (its attrs fields'
+# types), so that ``max_bytes=abc`` or ``sizes="9,0"`` is an error that says
+# what was expected, never a value of another type.
+
+
+class _BadValue(Exception):
+    pass
+
+
+_NUMBER = re.compile(r"[-+]?(\d{1,30}(\.\d*)?|\.\d+)([eE][-+]?\d{1,3})?")
+
+
+def _describe(hint: Any) -> str:
+    origin, inner = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Union:
+        rest = [a for a in inner if a is not type(None)]
+        return "%s or none" % _describe(rest[0])
+    if origin is tuple:
+        return (
+            "a tuple of items that are each %s, written with commas and no "
+            "spaces: 9,0 or (9,0) (() for none)" % _describe(inner[0])
+        )
+    return {
+        int: "a whole number",
+        float: "a number",
+        bool: "true or false",
+        bytes: 'quoted bytes ("!" or "\\x00")',
+        str: "a word",
+    }.get(hint, "a value a scenario cannot write")
+
+
+def _convert(text: str, hint: Any, where: str) -> Any:
+    origin, inner = typing.get_origin(hint), typing.get_args(hint)
+    if origin is Union and type(None) in inner:
+        if text in ("none", "None"):
+            return None
+        return _convert(text, [a for a in inner if a is not type(None)][0], where)
+    if origin is tuple and len(inner) == 2 and inner[1] is Ellipsis:
+        body = text[1:-1] if text.startswith("(") and text.endswith(")") else text
+        body = body[:-1] if body.endswith(",") and body != "," else body
+        items = body.split(",") if body else []
+        return tuple(_convert(item, inner[0], where) for item in items)
+    if hint is bool and text in ("true", "True", "false", "False"):
+        return text in ("true", "True")
+    if hint is int and re.fullmatch(r"[-+]?\d{1,30}", text):
+        return int(text)
+    if hint is float and _NUMBER.fullmatch(text) and math.isfinite(float(text)):
+        return float(text)
+    if hint is bytes and text.startswith('"'):
+        return _quoted_bytes(text, where)
+    if hint is str and text.startswith('"'):
+        return _quoted(text, where)
+    if hint is str and re.fullmatch(r"[A-Za-z0-9_.:-]+", text):
+        return text
+    raise _BadValue()
+
+
+def _settings(cls: type) -> Dict[str, Any]:
+    """The settings a scenario may give ``cls``: name -> declared type."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in attrs.fields(cls) if f.init}
+
+
+def _exception_text(e: BaseException) -> str:
+    # attrs' validators pass (message, attribute, ...) as the arguments.
+    return e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
+
+
+def _make_fault(tokens: List[str], where: str) -> Any:
+    import fake_net
+    from fake_net import _faults
+
+    name = tokens[0]
+    cls = getattr(_faults, name, None)
+    if (
+        not (isinstance(cls, type) and issubclass(cls, _faults.Fault))
+        or cls is _faults.Fault
+        or name not in _faults.__all__
+    ):
+        known = sorted(
+            n
+            for n in _faults.__all__
+            if isinstance(getattr(_faults, n), type)
+            and issubclass(getattr(_faults, n), _faults.Fault)
+            and n != "Fault"
+        )
+        raise ScenarioError(
+            "%s: unknown fault %r (known: %s)" % (where, _clip(name), ", ".join(known))
+        )
+    own = _settings(cls)
+    own.pop("match", None)
+    matching = _settings(fake_net.Match)
+    kwargs: Dict[str, Any] = {}
+    match: Dict[str, Any] = {}
+    for item in tokens[1:]:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ScenarioError(
+                "%s: expected key=value after the fault name, got %r"
+                % (where, _clip(item))
+            )
+        if key in kwargs or key in match:
+            raise ScenarioError("%s: %s: %s given twice" % (where, name, key))
+        hint = own.get(key, matching.get(key))
+        if hint is None:
+            raise ScenarioError(
+                "%s: %s: unknown setting %r (its settings: %s)"
+                % (where, name, _clip(key), ", ".join(list(own) + list(matching)))
+            )
+        try:
+            value = _convert(text, hint, where)
+        except _BadValue:
+            raise ScenarioError(
+                "%s: %s: %s must be %s, got %s"
+                % (where, name, key, _describe(hint), _clip(text))
+            ) from None
+        if key == "port" and value is not None and not 1 <= value <= 65535:
+            raise ScenarioError(
+                "%s: %s: port must be within 1..65535, got %d" % (where, name, value)
+            )
+        (match if key in matching else kwargs)[key] = value
+    try:
+        if match:
+            kwargs["match"] = fake_net.Match(**match)
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:
+        raise ScenarioError("%s: %s: %s" % (where, name, _exception_text(e))) from None
+
+
+# -- reading a scenario ------------------------------------------------------------
+
+#: Directives that say one thing, so may appear once.
+_ONCE = ("program", "seed", "ports", "max-steps", "expect", "trace", "source")
+_DIRECTIVES = (
+    "program, env, file, seed, ports, max-steps, name, fault, server, at, "
+    "expect, trace, normalize, mask, source"
+)
+_AT_USAGE = 'at TIME HOST:PORT[#K] accept|send N|send "..."|oob "x"|close|reset'
+_SOURCE_USAGE = 'source DOC after "LINE" until "LINE" [indent "PREFIX"]'
+
+
+def _file_name(name: str, where: str) -> str:
+    parts = name.split("/")
+    if name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts):
+        raise ScenarioError(
+            "%s: file NAME must be a relative path inside the run directory "
+            "(no '..', '.', leading '/' or '\\'), got %r" % (where, _clip(name))
+        )
+    return name
+
+
+class _Reader:
+    """Reads one scenario file, a directive per line (one method each)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.scn = Scenario(path=os.path.abspath(path), given=path)
+        self.servers: Dict[Tuple[str, int], int] = {}
+        self.names: Dict[str, int] = {}
+        self.files: Dict[str, int] = {}
+        self.scripted = 0  # bytes the timeline sends, in all
+        self.where = path
+        self.lineno = 0
+
+    def fail(self, message: str) -> ScenarioError:
+        return ScenarioError("%s: %s" % (self.where, message))
+
+    def need(self, args: List[str], n: int, usage: str) -> None:
+        if len(args) != n:
+            raise self.fail("usage: %s" % usage)
+
+    def read(self, text: str) -> Scenario:
+        for self.lineno, raw in enumerate(text.split("\n"), start=1):
+            self.where = "%s:%d" % (self.path, self.lineno)
+            bad = control_character(raw)
+            if bad:
+                raise self.fail(bad)
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            spans = list(_QTOKEN.finditer(line))
+            word, args = spans[0].group(), [m.group() for m in spans[1:]]
+            directive: Optional[Callable[[List[str], str], None]] = getattr(
+                self, "d_" + word.replace("-", "_"), None
+            )
+            if directive is None or not re.fullmatch(r"[a-z]+(-[a-z]+)?", word):
+                raise self.fail(
+                    "unknown directive %r (%s)" % (_clip(word), _DIRECTIVES)
+                )
+            if word in _ONCE:
+                if word in self.scn.lines:
+                    raise self.fail(
+                        "a second '%s' line (the first is line %d)"
+                        % (word, self.scn.lines[word])
+                    )
+                self.scn.lines[word] = self.lineno
+            directive(args, line)
+        self.finish()
+        return self.scn
+
+    # -- running the program --------------------------------------------------
+
+    def d_program(self, args: List[str], line: str) -> None:
+        self.need(args, 1, "program PATH")
+        self.scn.program = args[0]
+
+    def d_env(self, args: List[str], line: str) -> None:
+        self.need(args, 1, "env NAME=VALUE")
+        k, sep, v = args[0].partition("=")
+        if not sep or not k:
+            raise self.fail("usage: env NAME=VALUE")
+        if k in self.scn.env:
+            raise self.fail("env %s is set twice" % k)
+        self.scn.env[k] = v
+
+    def d_file(self, args: List[str], line: str) -> None:
+        self.need(args, 2, "file NAME PATH")
+        name = _file_name(args[0], self.where)
+        if name in self.files:
+            raise self.fail(
+                "file %s is already given on line %d" % (name, self.files[name])
+            )
+        self.files[name] = self.lineno
+        if not os.path.isfile(self.scn.resolve(args[1])):
+            raise self.fail("no such file: %s" % self.scn.resolve(args[1]))
+        self.scn.files.append((name, args[1]))
+
+    # -- the network ----------------------------------------------------------
+
+    def d_seed(self, args: List[str], line: str) -> None:
+        self.need(args, 1, "seed N")
+        self.scn.seed = _int(args[0], self.where, "the seed")
+
+    def d_ports(self, args: List[str], line: str) -> None:
+        if not args:
+            raise self.fail("usage: ports N [N ...]")
+        self.scn.ports = [_port(a, self.where) for a in args]
+
+    def d_max_steps(self, args: List[str], line: str) -> None:
+        self.need(args, 1, "max-steps N")
+        n = _int(args[0], self.where, "max-steps")
+        if not 1 <= n <= MAX_STEPS_LIMIT:
+            raise self.fail(
+                "max-steps must be within 1..%d, got %d" % (MAX_STEPS_LIMIT, n)
+            )
+        self.scn.max_steps = n
+
+    def d_name(self, args: List[str], line: str) -> None:
+        self.need(args, 2, "name HOST IP")
+        host, ip = args
+        try:
+            ipaddress.ip_address(ip)
+        except ValueError:
+            raise self.fail("%r is not an IP address" % _clip(ip)) from None
+        if host in self.names:
+            raise self.fail(
+                "name %s is already given on line %d" % (host, self.names[host])
+            )
+        self.names[host] = self.lineno
+        self.scn.names[host] = ip
+
+    def d_fault(self, args: List[str], line: str) -> None:
+        if not args:
+            raise self.fail("usage: fault CLASS [key=value ...]")
+        self.scn.faults.append(_make_fault(args, self.where))
+
+    def d_server(self, args: List[str], line: str) -> None:
+        self.need(args, 1, "server HOST:PORT")
+        m = _ENDPOINT.match(args[0])
+        if not m or m.group(3):
+            raise self.fail("expected HOST:PORT, got %r" % _clip(args[0]))
+        key = (m.group(1), _port(m.group(2), self.where, "the server's port"))
+        if key in self.servers:
+            raise self.fail(
+                "server %s:%d already declared on line %d"
+                % (key[0], key[1], self.servers[key])
+            )
+        self.servers[key] = self.lineno
+        self.scn.servers.append((key[0], key[1], self.lineno))
+
+    def d_at(self, args: List[str], line: str) -> None:
+        if len(args) < 3:
+            raise self.fail("usage: %s" % _AT_USAGE)
+        t = _parse_time(args[0], self.where)
+        m = _ENDPOINT.match(args[1])
+        if not m:
+            raise self.fail(
+                "expected HOST:PORT or HOST:PORT#K, got %r" % _clip(args[1])
+            )
+        key = (m.group(1), int(m.group(2)))
+        if key not in self.servers:
+            raise self.fail("no 'server %s:%d' line before this one" % key)
+        conn = int(m.group(3) or 1)
+        if conn < 1:
+            raise self.fail("connections are numbered from 1")
+        action, rest = args[2], args[3:]
+        data = b""
+        if action in ("accept", "close", "reset"):
+            if rest:
+                raise self.fail("%s takes no value" % action)
+        elif action in ("send", "oob"):
+            if len(rest) != 1:
+                raise self.fail('%s needs one value: a byte count or "bytes"' % action)
+            if rest[0].startswith('"'):
+                data = _quoted_bytes(rest[0], self.where)
+            elif action == "send":
+                data = filler(self.send_count(rest[0]))
+            else:
+                raise self.fail('oob needs quoted bytes, e.g. oob "!"')
+            if not data:
+                raise self.fail("%s of nothing" % action)
+        else:
+            raise self.fail(
+                "unknown action %r (accept, send, oob, close, reset)" % _clip(action)
+            )
+        actions = self.scn.actions
+        if actions and t < actions[-1].time:
+            raise self.fail(
+                "time %s is before the previous 'at' line's (%gs): "
+                "keep the timeline in order" % (args[0], actions[-1].time)
+            )
+        actions.append(Action(t, key[0], key[1], conn, action, data, self.lineno))
+
+    def send_count(self, token: str) -> int:
+        n = _int(token, self.where, "the byte count")
+        if not 1 <= n <= MAX_SEND_BYTES:
+            raise self.fail(
+                "send %d: the byte count must be within 1..%d (1 MiB; write "
+                "several lines for more)" % (n, MAX_SEND_BYTES)
+            )
+        self.scripted += n
+        if self.scripted > MAX_SCRIPT_BYTES:
+            raise self.fail(
+                "the timeline scripts more than %d bytes (16 MiB) in all"
+                % MAX_SCRIPT_BYTES
+            )
+        return n
+
+    # -- what it must print ---------------------------------------------------
+
+    def d_expect(self, args: List[str], line: str) -> None:
+        self.need(args, 1, "expect PATH")
+        self.scn.expect = args[0]
+
+    def d_trace(self, args: List[str], line: str) -> None:
+        self.need(args, 1, "trace PATH")
+        self.scn.trace = args[0]
+        golden = self.scn.resolve(args[0])
+        if os.path.exists(golden) and not os.path.isfile(golden):
+            raise self.fail("the golden trace %s is not a file" % golden)
+        if not os.path.isdir(os.path.dirname(golden)):
+            raise self.fail(
+                "no folder %s for the golden trace" % os.path.dirname(golden)
+            )
+
+    def d_normalize(self, args: List[str], line: str) -> None:
+        self.need(args, 1, "normalize crlf|trailing-space")
+        if args[0] not in NORMALIZATIONS:
+            raise self.fail(
+                "unknown normalization %r (known: %s)"
+                % (_clip(args[0]), ", ".join(NORMALIZATIONS))
+            )
+        self.scn.normalize.append(args[0])
+
+    def d_mask(self, args: List[str], line: str) -> None:
+        regex = args[1] if len(args) >= 2 else ""
+        if len(args) < 3 or len(regex) < 2 or regex[0] != "/" or regex[-1] != "/":
+            raise self.fail('usage: mask "TEXT" /REGEX/ WHY')
+        masked = _quoted(args[0], self.where)
+        if not masked:
+            raise self.fail(
+                "the masked TEXT is empty: say which text of the expected output "
+                "the regex stands for"
+            )
+        regex = regex[1:-1].replace("\\/", "/")
+        try:
+            re.compile(regex)
+        except (re.error, RecursionError, OverflowError) as e:
+            raise self.fail("bad regex /%s/: %s" % (_clip(regex), e)) from None
+        why = line[list(_QTOKEN.finditer(line))[2].end() :].strip()
+        self.scn.masks.append(Mask(masked, regex, why, self.lineno))
+
+    def d_source(self, args: List[str], line: str) -> None:
+        if (
+            len(args) not in (5, 7)
+            or args[1] != "after"
+            or args[3] != "until"
+            or (len(args) == 7 and args[5] != "indent")
+        ):
+            raise self.fail("usage: %s" % _SOURCE_USAGE)
+        self.scn.source = {
+            "doc": args[0],
+            "after": _quoted(args[2], self.where),
+            "until": _quoted(args[4], self.where),
+            "indent": _quoted(args[6], self.where) if len(args) == 7 else "",
+            "line": str(self.lineno),
+        }
+
+    # -- the whole file ---------------------------------------------------------
+
+    def finish(self) -> None:
+        scn = self.scn
+        self.check_servers()
+        if scn.program is None:
+            raise ScenarioError("%s: no 'program' line" % self.path)
+        if not os.path.isfile(scn.resolve(scn.program)):
+            raise ScenarioError(
+                "%s: program not found: %s"
+                % (scn.where("program"), scn.resolve(scn.program))
+            )
+        if scn.expect is None:
+            return
+        expect = scn.resolve(scn.expect)
+        if not os.path.isfile(expect):
+            raise ScenarioError(
+                "%s: expected output not found: %s" % (scn.where("expect"), expect)
+            )
+        expected = read_text(expect, "utf-8", ScenarioError)
+        for mask in scn.masks:
+            if mask.text not in expected:
+                raise ScenarioError(
+                    "%s:%d: the masked text does not occur in %s"
+                    % (self.path, mask.line, scn.expect)
+                )
+
+    def check_servers(self) -> None:
+        """Every server's host resolves (an IP address, or a name in the
+        table with the scenario's names), and no two share an address."""
+        from fake_net import DEFAULT_NAMES
+
+        scn = self.scn
+        table = dict(DEFAULT_NAMES)
+        table.update(scn.names)
+        taken: Dict[Tuple[str, int], int] = {}
+        for host, port, line in scn.servers:
+            try:
+                ip = str(ipaddress.ip_address(host))
+            except ValueError:
+                if host not in table:
+                    raise ScenarioError(
+                        "%s: server %s:%d: unknown host %r (not an IP address; "
+                        "known names: %s; a 'name HOST IP' line adds one)"
+                        % (scn.where(line), host, port, _clip(host), ", ".join(table))
+                    ) from None
+                ip = table[host]
+            if (ip, port) in taken:
+                raise ScenarioError(
+                    "%s: server %s:%d is %s:%d, already taken on line %d"
+                    % (scn.where(line), host, port, ip, port, taken[(ip, port)])
+                )
+            taken[(ip, port)] = line
+
+
+def load_scenario(path: str) -> Scenario:
+    """Read and check a scenario file (the format: :mod:`.scenario`)."""
+    text = read_text(path, "utf-8", ScenarioError, limit=MAX_SCENARIO_FILE)
+    return _Reader(path).read(text)
