@@ -165,8 +165,10 @@ def test_bad_scenarios_name_file_line_and_problem(tmp_path, body, line, message)
 def test_bad_scenario_in_check_is_reported_not_a_traceback(tmp_path, capsys):
     (tmp_path / "bad.scenario").write_text("program nowhere.py\n")
     assert main(["check", str(tmp_path)]) == 2
-    out = capsys.readouterr().out
-    assert "ERROR" in out and "program not found" in out
+    captured = capsys.readouterr()
+    assert "ERROR" in captured.out
+    assert "bad.scenario:1: program not found" in captured.err
+    assert "Traceback" not in captured.out + captured.err
 
 
 def test_extract_block_rules():

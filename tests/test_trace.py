@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import asyncore_sim as asyncore
 from asyncore_sim import asyncore as core
@@ -14,6 +15,7 @@ from asyncore_sim.trace import (
     Trace,
     TraceEvent,
     TraceFormatError,
+    check_event,
     first_difference,
     format_difference,
     format_value,
@@ -53,6 +55,42 @@ def test_values_round_trip(value):
     assert " " not in token or token[0] in "\"'"
     assert parse_value(token) == value
     assert type(parse_value(token)) is type(value)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(
+    value=st.one_of(
+        st.binary(max_size=40),
+        st.text(max_size=40),
+        st.integers(min_value=-(10**60), max_value=10**60),
+        st.floats(allow_nan=False),
+        st.none(),
+        st.booleans(),
+    )
+)
+def test_every_value_reads_back_as_written(value):
+    assert parse_value(format_value(value)) == value
+    assert type(parse_value(format_value(value))) is type(value)
+
+
+def test_what_a_recording_holds_is_what_the_reader_accepts():
+    t = _run_echo(FakeNetwork(seed=2, faults=[PartialSend(max_bytes=2, times=3)]))
+    assert Trace.loads(t.dumps()) == t
+    for ev in t.events:
+        check_event(ev)
+
+
+def test_replay_raises_an_exception_recorded_by_class_name():
+    trace = Trace.loads(
+        "# asyncore-sim trace 1\n"
+        "0.000000 file 3\n"
+        "0.000000 getsockopt 3 SOL_SOCKET SO_ERROR -> !AttributeError\n"
+    )
+    import socket
+
+    sock = ReplayNetwork(trace).wrap_file(0)
+    with pytest.raises(AttributeError):
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
 
 
 def test_addresses_and_errors_round_trip():
