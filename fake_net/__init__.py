@@ -29,6 +29,7 @@ from fake_net._errors import (
     RealSocketForbidden,
     SimulationBudgetExceeded,
     SimulationError,
+    SimulationHalted,
     SimulationStuck,
     oserror,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "ShortRead",
     "SimulationBudgetExceeded",
     "SimulationError",
+    "SimulationHalted",
     "SimulationStuck",
     "SpuriousReady",
     "StreamEnd",

@@ -24,7 +24,11 @@ from __future__ import annotations
 import heapq
 from typing import Any, Callable, List, NoReturn, Optional, Tuple
 
-from fake_net._errors import SimulationBudgetExceeded, SimulationStuck
+from fake_net._errors import (
+    SimulationBudgetExceeded,
+    SimulationHalted,
+    SimulationStuck,
+)
 
 __all__ = ["Timer", "_Clock"]
 
@@ -38,7 +42,9 @@ class _Clock:
     # This part's state (set by FakeNetwork.__init__).
     now: float
     steps: int
-    max_steps: int
+    _max_steps: int
+    _step_limit: int  # max_steps, or -1 once the run has ended (see _halt)
+    _dead: Optional[BaseException]  # the error that ended the run
     max_time: float
     idle_limit: int
     _idle: int
@@ -47,6 +53,26 @@ class _Clock:
     _seq: int
     # From the other parts.
     netstat: Callable[[], str]
+
+    @property
+    def max_steps(self) -> int:
+        """The step budget: readiness calls and sleeps the run may make."""
+        return self._max_steps
+
+    @max_steps.setter
+    def max_steps(self, value: int) -> None:
+        self._max_steps = value
+        if self._dead is None:
+            self._step_limit = value
+
+    def _halt(self, error: BaseException) -> BaseException:
+        """``error`` ends the run: it is raised now, and every later wait or
+        sleep raises SimulationHalted (the step limit drops to -1, so the
+        hot paths need no test of their own)."""
+        if self._dead is None:
+            self._dead = error
+            self._step_limit = -1
+        return error
 
     def sleep(self, seconds: Optional[float]) -> None:
         if seconds is None:
@@ -97,25 +123,30 @@ class _Clock:
         if when > self.now:
             self.now = when
         if self.now > self.max_time:
-            raise SimulationBudgetExceeded(
+            raise self._halt(SimulationBudgetExceeded(
                 "virtual time budget of %g s used up\n%s"
                 % (self.max_time, self.netstat())
-            )
+            ))
 
     def _next_time(self) -> Optional[float]:
         return self._timers[0][0] if self._timers else None
 
     def _count_step(self) -> int:
         self.steps += 1
-        if self.steps > self.max_steps:
+        if self.steps > self._step_limit:
             self._step_budget_used_up()
         return self.steps - 1
 
     def _step_budget_used_up(self) -> NoReturn:
-        raise SimulationBudgetExceeded(
+        if self._dead is not None:
+            raise SimulationHalted(
+                "the simulation has ended and cannot go on; it ended with: %s"
+                % (self._dead,)
+            )
+        raise self._halt(SimulationBudgetExceeded(
             "step budget of %d readiness calls used up\n%s"
             % (self.max_steps, self.netstat())
-        )
+        ))
 
     def _note_idle(self, pending: bool) -> None:
         if pending:
@@ -123,8 +154,8 @@ class _Clock:
             return
         self._idle += 1
         if self._idle > self.idle_limit:
-            raise SimulationStuck(
+            raise self._halt(SimulationStuck(
                 "nothing has been ready for %d readiness calls and nothing is "
                 "scheduled: the run cannot make progress\n%s"
                 % (self._idle - 1, self.netstat())
-            )
+            ))

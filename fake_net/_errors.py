@@ -17,6 +17,7 @@ __all__ = [
     "SimulationError",
     "SimulationStuck",
     "SimulationBudgetExceeded",
+    "SimulationHalted",
     "RealSocketForbidden",
 ]
 
@@ -36,3 +37,14 @@ class SimulationStuck(SimulationError):
 
 class SimulationBudgetExceeded(SimulationError):
     """The run used up its step or virtual-time budget."""
+
+
+class SimulationHalted(BaseException):
+    """The simulation ended for good: every wait after a
+    :class:`SimulationStuck` or :class:`SimulationBudgetExceeded` raises this.
+
+    It derives from ``BaseException``, as ``KeyboardInterrupt`` does, so that a
+    legacy loop that swallows every ``Exception`` (``while map: try:
+    asyncore.loop() except Exception: log()``) still ends instead of spinning
+    for ever.  Its message repeats the first error's.
+    """

@@ -135,6 +135,7 @@ class FakeNetwork(
         self.latency = latency
         self.local_ip = local_ip
         self.record = record
+        self._dead: Optional[BaseException] = None
         self.max_steps = max_steps
         self.max_time = max_time
         self.idle_limit = idle_limit

@@ -46,7 +46,9 @@ class _Waits:
     # From the other parts.
     now: float
     steps: int
-    max_steps: int
+    _step_limit: int
+    _dead: Optional[BaseException]
+    _halt: Callable[[BaseException], BaseException]
     _idle: int
     _activity: int
     _timers: List[Timer]
@@ -76,7 +78,7 @@ class _Waits:
         """
         # _count_step(), inlined on this hot path.
         self.steps = step = self.steps + 1
-        if step > self.max_steps:
+        if step > self._step_limit:
             self._step_budget_used_up()
         spurious: List[Tuple[int, int]] = _NO_SPURIOUS
         if self._wait_rules:
@@ -110,10 +112,10 @@ class _Waits:
             nxt = self._next_time()
             if deadline is None:
                 if nxt is None:
-                    raise SimulationStuck(
+                    raise self._halt(SimulationStuck(
                         "a wait with no timeout can never return: nothing is "
                         "ready and nothing is scheduled\n%s" % self.netstat()
-                    )
+                    ))
                 self._advance_to(nxt)
                 continue
             if timeout == 0:
@@ -172,6 +174,8 @@ class _Waits:
         when none of it did anything.  When nothing is scheduled and nothing
         can run, ``what`` can never complete: SimulationStuck, never a hang.
         """
+        if self._dead is not None:
+            self._step_budget_used_up()  # raises SimulationHalted
         deadline = None if timeout is None else self.now + timeout
         while not done():
             if self._run_world():
@@ -183,11 +187,11 @@ class _Waits:
                 if deadline is not None:
                     self._advance_to(deadline)
                     return bool(done())
-                raise SimulationStuck(
+                raise self._halt(SimulationStuck(
                     "%s can never complete: nothing is scheduled and no map or "
                     "loop of this network can make progress%s\n%s"
                     % (what, self._passive_note(), self.netstat())
-                )
+                ))
             self._advance_to(nxt)
         return True
 
@@ -200,6 +204,9 @@ class _Waits:
         return ""
 
     def _blocking_error(self, sock: FakeSocket, op: str) -> BaseException:
-        return SimulationStuck(
-            "blocking %s() on fd %s cannot complete\n%s" % (op, sock.fd, self.netstat())
+        return self._halt(
+            SimulationStuck(
+                "blocking %s() on fd %s cannot complete\n%s"
+                % (op, sock.fd, self.netstat())
+            )
         )
