@@ -135,7 +135,9 @@ class _Waits:
             if ready:
                 self._idle = 0
             else:
-                self._note_idle(False)
+                # Idle only if nothing is scheduled: an event beyond this
+                # wait's timeout is still progress to come.
+                self._note_idle(bool(self._timers))
             return result
 
     def _would_block(

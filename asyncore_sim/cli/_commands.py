@@ -151,14 +151,20 @@ def _count(text: str) -> int:
 
 
 def _run_program(program: str, args: List[str], rec: Recorder) -> Optional[str]:
-    """Run ``program`` as __main__ under ``rec``; the escaped exception, if any."""
+    """Run ``program`` as __main__ under ``rec``; the escaped exception, if any.
+
+    ``import asyncore``/``import asynchat`` in the program resolve to this
+    package for the run (``compat.installed()``): on Python 3.11 they would
+    otherwise be the stdlib's, which no recorder sees.
+    """
     from asyncore_sim import asyncore as core
+    from asyncore_sim import compat
 
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     sys.argv = [program] + list(args)
     sys.path.insert(0, os.path.dirname(os.path.abspath(program)))
     try:
-        with rec:
+        with compat.installed(), rec:
             try:
                 runpy.run_path(program, run_name="__main__")
             finally:
@@ -227,6 +233,16 @@ def cmd_record(ns: argparse.Namespace) -> int:
         net = RealNetwork()
     rec = Recorder(net, header=header)
     error = _run_program(ns.program, args, rec)
+    if not rec.events and not error:
+        # Nothing reached the package: a trace with no events would replay
+        # "identically" against anything.
+        print(
+            "asyncore-sim: error: %s: recorded no events: the program never made a "
+            "socket or ran a loop through asyncore-sim (does it use its own copy "
+            "of asyncore, or do no I/O?); nothing written" % ns.program,
+            file=sys.stderr,
+        )
+        return 1
     _save(rec.trace, ns.output, "trace")
     print(
         "asyncore-sim: recorded %d events on the %s network to %s"
@@ -283,6 +299,11 @@ def _program_of(
 
 def cmd_replay(ns: argparse.Namespace) -> int:
     trace = Trace.load(ns.trace)
+    if not any(not e.is_callback for e in trace.events):
+        raise InputError(
+            "%s: the trace has no I/O events: there is nothing to replay (a "
+            "recording of a program that never reached asyncore-sim?)" % ns.trace
+        )
     program, args = _program_of(trace, ns.trace, ns.program, list(ns.args))
     new, error = replay_trace(trace, program, args)
     return _report_trace_diff(

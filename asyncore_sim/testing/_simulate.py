@@ -26,6 +26,7 @@ Outside pytest, ``simulate(..., trace_on_failure="run.trace")`` does the same.
 from __future__ import annotations
 
 import os
+import time
 from typing import Any, Callable, Dict, List, Optional
 
 from asyncore_sim.trace import Recorder, Trace
@@ -36,6 +37,10 @@ __all__ = ["Sim", "SimulationDidNotSettle", "simulate"]
 class SimulationDidNotSettle(AssertionError):
     """:meth:`Sim.run` used up its iterations before the run settled."""
 
+
+# Real time, for runs on real sockets: taken at import, before any simulated
+# world can replace time.monotonic.
+_real_clock = time.monotonic
 
 #: Iterations without I/O (nothing scheduled) after which a run that keeps
 #: finding something ready counts as settled: it is a busy loop.
@@ -110,25 +115,39 @@ class Sim:
         timeout: float = 1.0,
         use_poll: Any = False,
         max_iterations: int = 20_000,
+        max_seconds: float = 60.0,
     ) -> int:
         """Run the loop until the map is empty, ``until()`` is true, or the
         network settles: quiet (nothing ready, nothing scheduled), or
         spinning (``SPIN_ITERATIONS`` iterations in a row without any I/O
         while nothing is scheduled: a busy loop that can change nothing).
+        On real sockets (``any_net``'s real arm) quiet means one iteration
+        whose wait found nothing ready in ``timeout`` seconds and did no I/O,
+        and ``max_seconds`` of real time bound the whole run.
         Return the number of iterations; :class:`SimulationDidNotSettle`
-        after ``max_iterations``."""
+        after ``max_iterations`` (or ``max_seconds`` on real sockets)."""
         from asyncore_sim import asyncore as core
 
         m = core.socket_map
         net = self.net
         simulated = hasattr(net, "activity")
+        started = _real_clock()
         still = 0
         for i in range(max_iterations):
             if not m or (until is not None and until()):
                 return i
-            before = net.activity if simulated else 0
+            before = net.activity if simulated else len(self._events())
+            began = _real_clock()
             core.loop(timeout=timeout, use_poll=use_poll, map=m, count=1)
             if not simulated:
+                if self._real_iteration_was_quiet(before, began, timeout):
+                    return i + 1
+                if _real_clock() - started > max_seconds:
+                    raise SimulationDidNotSettle(
+                        "the run on real sockets did not settle within %g s "
+                        "(max_seconds): something stays ready, or a peer keeps "
+                        "sending" % max_seconds
+                    )
                 continue
             if net.idle > 0:
                 return i + 1
@@ -142,6 +161,24 @@ class Sim:
             "the run did not settle within %d iterations (plan %r, seed %d)\n%s"
             % (max_iterations, self.plan, self.seed, _netstat(net))
         )
+
+    def _events(self) -> List[Any]:
+        return self.recorder.events if self.recorder is not None else []
+
+    def _real_iteration_was_quiet(
+        self, before: int, began: float, timeout: float
+    ) -> bool:
+        """On real sockets: did the last iteration wait out its timeout with
+        nothing ready and no I/O?"""
+        if self.recorder is not None:
+            new = self._events()[before:]
+            waits = [e for e in new if e.kind == "wait"]
+            others = [e for e in new if e.kind not in ("wait", "readable", "writable")]
+            return bool(waits) and not others and all(
+                e.result == ("0",) for e in waits
+            )
+        # Unrecorded: only the clock can tell that the wait ran its course.
+        return _real_clock() - began >= 0.9 * timeout
 
     # -- activation ---------------------------------------------------------
 

@@ -1,0 +1,141 @@
+"""The toolkit's traps (issue 14): what a run says can be trusted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import asyncore_sim as asyncore
+from asyncore_sim.testing import Sim
+from fake_net import FaultPlan, Match
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Echo(asyncore.dispatcher_with_send):
+    def handle_read(self) -> None:
+        data = self.recv(4096)
+        if data:
+            self.send(data)
+
+
+class EchoServer(asyncore.dispatcher):
+    def __init__(self) -> None:
+        asyncore.dispatcher.__init__(self)
+        self.create_socket()
+        self.set_reuse_addr()
+        self.bind(("127.0.0.1", 0))
+        self.listen(5)
+
+    def handle_accepted(self, sock: Any, addr: Any) -> None:
+        Echo(sock)
+
+
+class Client(asyncore.dispatcher_with_send):
+    def __init__(self, address: Any, message: bytes) -> None:
+        asyncore.dispatcher_with_send.__init__(self)
+        self.create_socket()
+        self.connect(address)
+        self.send(message)
+        self.received = b""
+
+    def handle_read(self) -> None:
+        self.received += self.recv(4096)
+
+
+@pytest.mark.network
+def test_a_real_run_settles_while_a_server_still_listens() -> None:
+    """any_net's real arm: run() stops once the loopback run goes quiet,
+    instead of looping until the map empties (hours, with a listener)."""
+    from real_net import RealNetwork
+
+    with Sim(network=RealNetwork()) as sim:
+        server = EchoServer()
+        client = Client(server.socket.getsockname(), b"hello")
+        iterations = sim.run(timeout=0.2)
+        assert client.received == b"hello"
+        assert server.accepting  # still listening: the map never empties
+        assert iterations < 200
+
+
+def test_a_delay_beyond_the_loop_timeout_does_not_end_the_run_early() -> None:
+    # The echo's second segment is due 2 s after it is sent, beyond the 1 s
+    # loop timeout: the run must wait for it, not call itself settled.
+    plan = FaultPlan(delays=(0.5, 0, 2.0), sends=(2, 3), match=Match(side="server"))
+    with Sim(plan) as sim:
+        server = EchoServer()
+        client = Client(server.socket.getsockname(), b"hello world")
+        sim.run(timeout=1.0)
+        assert client.received == b"hello world"
+        assert sim.net.now >= 2.0 - 0.5  # the 2 s delay was waited for
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "asyncore_sim", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )
+
+
+LEGACY = textwrap.dedent(
+    """
+    import asyncore, asynchat
+
+    class Hello(asyncore.dispatcher):
+        def __init__(self):
+            asyncore.dispatcher.__init__(self)
+            self.create_socket()
+            self.connect(("127.0.0.1", 9))
+        def handle_connect(self):
+            pass
+        def handle_close(self):
+            self.close()
+        def handle_error(self):
+            self.close()
+
+    Hello()
+    asyncore.loop(timeout=0.1, count=5)
+    """
+)
+
+
+def test_recording_a_legacy_program_runs_it_on_this_package(tmp_path: Path) -> None:
+    """`import asyncore` in the recorded program is this package's (on 3.11
+    it would be the stdlib's, and the recording would be empty)."""
+    (tmp_path / "legacy.py").write_text(LEGACY)
+    out = _cli(
+        "record", "--network", "fake", "-o", "x.trace", "legacy.py", cwd=tmp_path
+    )
+    assert out.returncode in (0, 1), out.stderr
+    assert "recorded 0 events" not in out.stderr
+    trace = (tmp_path / "x.trace").read_text()
+    assert " socket " in trace and " connect " in trace
+    replayed = _cli("replay", "x.trace", cwd=tmp_path)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "identical" in replayed.stdout
+
+
+def test_a_program_that_never_reaches_the_package_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "nothing.py").write_text("print('no sockets here')\n")
+    out = _cli("record", "-o", "x.trace", "nothing.py", cwd=tmp_path)
+    assert out.returncode == 1
+    assert "recorded no events" in out.stderr
+    assert not (tmp_path / "x.trace").exists()
+    (tmp_path / "empty.trace").write_text(
+        "# asyncore-sim trace 1\n# network: fake\n# program: nothing.py\n"
+    )
+    replayed = _cli("replay", "empty.trace", cwd=tmp_path)
+    assert replayed.returncode == 2
+    assert "no I/O events: there is nothing to replay" in replayed.stderr
+    assert "identical" not in replayed.stdout
