@@ -139,3 +139,105 @@ def test_a_program_that_never_reaches_the_package_is_an_error(tmp_path: Path) ->
     assert replayed.returncode == 2
     assert "no I/O events: there is nothing to replay" in replayed.stderr
     assert "identical" not in replayed.stdout
+
+
+GOLDEN_COMBOS = '''
+import asyncore_sim as asyncore
+from asyncore_sim.testing import simulate
+
+
+class Sink(asyncore.dispatcher):
+    def writable(self):
+        return False
+
+    def handle_read(self):
+        self.recv(SIZE)
+
+
+SIZE = 10
+
+
+def _traffic(net):
+    a, b = net.socketpair()
+    b.send(b"x" * 4)
+    b.close()
+    Sink(a)
+
+
+def test_with_sim_net(sim_net, golden_trace):
+    with golden_trace.record(sim_net) as rec:
+        _traffic(rec)
+        sim_net.run()
+
+
+def test_with_sim_net_network(sim_net, golden_trace):
+    with golden_trace.record(sim_net.net) as rec:
+        _traffic(rec)
+        sim_net.run()
+
+
+def test_inside_simulate(golden_trace):
+    with simulate(seed=2) as sim:
+        with golden_trace.record(sim) as rec:
+            _traffic(rec)
+            sim.run()
+
+
+def test_inside_unrecorded_simulate(golden_trace):
+    with simulate(seed=2, record=False) as sim:
+        with golden_trace.record(sim.net) as rec:
+            _traffic(rec)
+            sim.run()
+
+
+def test_with_any_net(any_net, golden_trace):
+    if any_net.net.name == "real":
+        return
+    with golden_trace.record(any_net) as rec:
+        _traffic(rec)
+        any_net.run()
+
+
+def test_forgot_to_record(golden_trace):
+    pass
+'''
+
+
+def test_golden_trace_combines_with_sim_net_simulate_and_any_net(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "test_combo.py").write_text(GOLDEN_COMBOS)
+
+    def run(*args: str) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider",
+             "test_combo.py", *args],
+            cwd=tmp_path, capture_output=True, text=True, timeout=180,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        )
+
+    first = run("--sim-rewrite-goldens")
+    # Every combination records; the one that forgot to fails, once, as FAILED.
+    assert "FAILED test_combo.py::test_forgot_to_record" in first.stdout, first.stdout
+    assert "recorded nothing" in first.stdout
+    assert " error" not in first.stdout.splitlines()[-1], first.stdout
+    assert "1 failed, 6 passed" in first.stdout, first.stdout
+    goldens = sorted(p.name for p in (tmp_path / "traces" / "test_combo").iterdir())
+    assert goldens == [
+        "test_inside_simulate.trace",
+        "test_inside_unrecorded_simulate.trace",
+        "test_with_any_net_fake.trace",
+        "test_with_sim_net.trace",
+        "test_with_sim_net_network.trace",
+    ]
+    for name in goldens:
+        text = (tmp_path / "traces" / "test_combo" / name).read_text()
+        assert " recv " in text and "handle_read" in text, name
+    again = run("-k", "not forgot")
+    assert again.returncode == 0, again.stdout
+    changed_source = GOLDEN_COMBOS.replace("SIZE = 10", "SIZE = 3")
+    (tmp_path / "test_combo.py").write_text(changed_source)
+    changed = run("-k", "not forgot and not real")
+    assert "5 failed" in changed.stdout, changed.stdout
+    assert "differs from its golden trace" in changed.stdout
+    assert " error" not in changed.stdout.splitlines()[-1], changed.stdout

@@ -73,7 +73,11 @@ class Recorder:
         if asyncore._tracer is not None:
             raise RuntimeError("another Recorder is already active")
         inner_enter = getattr(self.inner, "__enter__", None)
-        if inner_enter is not None and self.inner.name != "real":
+        already_active = getattr(self.inner, "_token", None) is not None
+        real = self.inner.name == "real"
+        if inner_enter is not None and not real and not already_active:
+            # (A network already active, as inside simulate(record=False),
+            # stays as it is: the recorder only wraps it.)
             inner_enter()
             self._stack.append(self.inner)
         self._stack.append(_seam.push_current(self))
