@@ -346,3 +346,38 @@ def test_the_readme_sweep_example_finds_the_documented_defects(tmp_path):
     assert failed and {name for name, _ in failed} == {"test_documented"}
     written = os.listdir(tmp_path / "test_echo_sweep" / "test_documented")
     assert sorted(written) == sorted("seed-%s.trace" % s for _, s in failed)
+
+
+def test_a_default_sweep_feeds_nothing_into_ordinary_runs_until_promoted(project):
+    def collected() -> int:
+        r = run_pytest(project, "--collect-only", "-q", "test_sim.py")
+        return len([line for line in r.stdout.splitlines() if "::" in line])
+
+    before = collected()
+    r = subprocess.run(
+        [sys.executable, "-m", "asyncore_sim", "sweep", "test_sim.py", "--seeds", "8",
+         "-n", "0"],
+        cwd=str(project), capture_output=True, text=True, timeout=180,
+    )
+    assert r.returncode == 1, r.stdout + r.stderr
+    failing = re.findall(r"^FAILED (test_sim\.py::\S+)$", r.stdout, re.M)
+    assert failing and len(failing) == len(set(failing))  # each listed once
+    sweeps = project / ".asyncore-sim" / "sweeps" / "test_sim" / "test_lossy"
+    written = sorted(os.listdir(sweeps))
+    assert written and not (project / "traces" / "regressions").exists()
+    assert collected() == before  # nothing the sweep wrote is collected
+    assert "asyncore-sim promote TRACE" in r.stdout
+    # Keep one on purpose: it becomes one regression case.
+    p = subprocess.run(
+        [sys.executable, "-m", "asyncore_sim", "promote", str(sweeps / written[0])],
+        cwd=str(project), capture_output=True, text=True, timeout=60,
+    )
+    assert p.returncode == 0, p.stderr
+    assert (project / "traces" / "regressions" / "test_sim" / "test_lossy"
+            / written[0]).exists()
+    assert collected() == before + 1
+    again = subprocess.run(
+        [sys.executable, "-m", "asyncore_sim", "promote", str(sweeps / written[0])],
+        cwd=str(project), capture_output=True, text=True, timeout=60,
+    )
+    assert again.returncode == 2 and "already a regression case" in again.stderr

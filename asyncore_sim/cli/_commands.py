@@ -136,9 +136,10 @@ def add_commands(sub: Any) -> None:
     )
     p.set_defaults(func=cmd_diff)
 
-    from asyncore_sim.cli._sweep import add_sweep_command
+    from asyncore_sim.cli._sweep import add_promote_command, add_sweep_command
 
     add_sweep_command(sub)
+    add_promote_command(sub)
 
 
 def _count(text: str) -> int:

@@ -5,8 +5,9 @@ uses the ``sim_net`` fixture runs once per seed, each seed with its own
 random fault plan), spread over the machine's cores by pytest-xdist when it
 is installed, with a progress line while it runs.  Every failing seed's run
 is written as a trace (``OUT/<module>/<test>/seed-<S>.trace``, OUT defaulting
-to ``traces/regressions``): commit one and it becomes a regression case that
-every ordinary pytest run replays.
+to ``.asyncore-sim/sweeps``, which no test run reads).  ``asyncore-sim
+promote TRACE`` copies a chosen one under ``traces/regressions/``: committed
+there, it is a regression case that every ordinary pytest run replays.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ import subprocess
 import sys
 from typing import Any, List
 
-__all__ = ["add_sweep_command", "sweep_argv"]
+__all__ = ["add_sweep_command", "add_promote_command", "sweep_argv", "SWEEP_DIR"]
+
+#: Where a sweep writes its failing runs' traces by default: not collected.
+SWEEP_DIR = os.path.join(".asyncore-sim", "sweeps")
+REGRESSIONS_DIR = os.path.join("traces", "regressions")
 
 
 def add_sweep_command(sub: Any) -> None:
@@ -28,9 +33,11 @@ def add_sweep_command(sub: Any) -> None:
         description="Run the sim_net tests in TESTS once per seed S..S+N-1, "
         "each under the random fault plan drawn from its seed, spread over "
         "the cores with pytest-xdist. Each failing seed's trace is written "
-        "to OUT/<module>/<test>/seed-<S>.trace; committed under "
-        "traces/regressions/ it is replayed by every pytest run. Exit status "
-        "is pytest's (0: no seed failed, 1: some failed).",
+        "to OUT/<module>/<test>/seed-<S>.trace (default OUT: "
+        ".asyncore-sim/sweeps, which no test run reads); 'asyncore-sim promote "
+        "TRACE' copies a chosen one under traces/regressions/, where every "
+        "pytest run replays it. Exit status is pytest's (0: no seed failed, 1: "
+        "some failed).",
         epilog="example: asyncore-sim sweep tests/test_echo.py --seeds 200 -n auto "
         "-- -x  (arguments after -- go to pytest)",
     )
@@ -50,9 +57,9 @@ def add_sweep_command(sub: Any) -> None:
     )
     p.add_argument(
         "--out",
-        default=os.path.join("traces", "regressions"),
+        default=SWEEP_DIR,
         metavar="DIR",
-        help="where failing runs' traces go (default traces/regressions)",
+        help="where failing runs' traces go (default %s)" % SWEEP_DIR,
     )
     # Arguments after "--" go to pytest untouched (split off in __main__).
     p.set_defaults(func=cmd_sweep, pytest_args=[])
@@ -90,6 +97,8 @@ def sweep_argv(ns: argparse.Namespace) -> List[str]:
         # The sweep's own summary lists each failure with its trace and
         # command; pytest's tracebacks for hundreds of seeds would bury it.
         "--tb=no",
+        # ... and so would pytest's own list of the same failures.
+        "-rN",
     ]
     if ns.jobs not in ("0", 0) and _have_xdist():
         argv += ["-n", str(ns.jobs)]
@@ -106,3 +115,50 @@ def cmd_sweep(ns: argparse.Namespace) -> int:
         )
     print("running: %s" % " ".join(argv[1:]), flush=True)
     return subprocess.call(argv)
+
+
+# -- promote: keep one failing run as a regression case --------------------------
+
+
+def add_promote_command(sub: Any) -> None:
+    p = sub.add_parser(
+        "promote",
+        help="keep a sweep's failing trace as a regression case",
+        description="Copy TRACE (a sweep's OUT/<module>/<test>/seed-<S>.trace) "
+        "to traces/regressions/<module>/<test>/seed-<S>.trace, where every "
+        "ordinary pytest run replays it as test[regression-seed-S]. Review and "
+        "commit it.",
+    )
+    p.add_argument("trace", help="a trace written by asyncore-sim sweep")
+    p.add_argument(
+        "--to",
+        default=REGRESSIONS_DIR,
+        metavar="DIR",
+        help="the regressions folder (default %s)" % REGRESSIONS_DIR,
+    )
+    p.set_defaults(func=cmd_promote)
+
+
+def cmd_promote(ns: argparse.Namespace) -> int:
+    import shutil
+
+    from asyncore_sim.cli._errors import InputError
+    from asyncore_sim.trace import Trace
+
+    path = os.path.abspath(ns.trace)
+    trace = Trace.load(ns.trace)  # a corrupt trace is refused here
+    parts = path.split(os.sep)
+    if len(parts) < 3 or not parts[-1].startswith("seed-"):
+        raise InputError(
+            "%s: not a sweep trace (expected OUT/<module>/<test>/seed-<S>.trace)"
+            % ns.trace
+        )
+    if "plan" not in trace.header:
+        raise InputError("%s: no '# plan:' header: not a sweep trace" % ns.trace)
+    dest = os.path.join(ns.to, parts[-3], parts[-2], parts[-1])
+    if os.path.exists(dest):
+        raise InputError("%s: already a regression case" % dest)
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    shutil.copyfile(path, dest)
+    print("promoted %s -> %s (review it, then commit it)" % (ns.trace, dest))
+    return 0

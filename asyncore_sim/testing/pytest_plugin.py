@@ -496,8 +496,8 @@ class _SweepProgress:
                 tr.write_line("    reproduce: %s" % command)
         if self.failed:
             tr.write_line(
-                "commit a trace under %s/<module>/<test>/ to keep it as a "
-                "regression case" % REGRESSIONS_DIR
+                "to keep one as a regression case: asyncore-sim promote TRACE "
+                "(it goes under %s/; review and commit it)" % REGRESSIONS_DIR
             )
 
 

@@ -6,7 +6,8 @@ runs both tests under 200 seeds of random fault plans (cuts, delays; no
 closes, which an echo cannot survive intact) on all cores.  The documented
 handler fails on the seeds whose plan cuts one of its sends or splits the
 client's message with a pause (see tests/test_demo_echo_004.py); each
-failing seed's trace lands in traces/regressions/test_echo_sweep/.  The
+failing seed's trace lands in .asyncore-sim/sweeps/test_echo_sweep/
+(``asyncore-sim promote TRACE`` keeps one as a regression case).  The
 corrected pair passes every seed.
 """
 
