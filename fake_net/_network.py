@@ -121,6 +121,8 @@ class FakeNetwork(
         epoch: float = DEFAULT_EPOCH,
         hostname: str = "sim-host",
     ) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError("FakeNetwork(seed=...) must be an int, got %r" % (seed,))
         self.seed = seed
         self.random = random.Random(seed)
         if register_random:

@@ -256,6 +256,10 @@ class FaultPlan:
     ) -> "FaultPlan":
         """A plan drawn from ``seed`` alone (an int or a ``random.Random``):
         the same seed always gives the same plan, on any machine."""
+        if not isinstance(seed, random.Random):
+            if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+                # random.Random(-1) draws what random.Random(1) draws.
+                raise ValueError("seed must be an int >= 0, got %r" % (seed,))
         rng = seed if isinstance(seed, random.Random) else random.Random(seed)
 
         def cuts(low: int) -> Tuple[Optional[int], ...]:

@@ -241,3 +241,21 @@ def test_golden_trace_combines_with_sim_net_simulate_and_any_net(
     assert "5 failed" in changed.stdout, changed.stdout
     assert "differs from its golden trace" in changed.stdout
     assert " error" not in changed.stdout.splitlines()[-1], changed.stdout
+
+
+def test_smaller_traps(tmp_path: Path) -> None:
+    from asyncore_sim.cli import main
+    from fake_net import FakeNetwork
+
+    assert main(["--version"]) == 0
+    version = _cli("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("asyncore-sim 0.")
+    with pytest.raises(ValueError, match="seed must be an int >= 0, got -1"):
+        FaultPlan.random(-1)  # random.Random(-1) would equal Random(1)
+    assert FaultPlan.random(1) == FaultPlan.random(1)
+    with pytest.raises(TypeError, match="must be an int, got 'x'"):
+        FakeNetwork(seed="x")  # type: ignore[arg-type]
+    for package in ("fake_net", "real_net", "asyncore_seam", "asyncore_sim"):
+        assert (ROOT / package / "py.typed").exists(), package
+    out = _cli("sweep", "nothere.py", cwd=tmp_path)
+    assert out.returncode == 2 and "nothere.py: no such test file" in out.stderr

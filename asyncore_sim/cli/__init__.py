@@ -24,6 +24,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         prog="asyncore-sim",
         description="Drop-in asyncore/asynchat on a pluggable I/O layer.",
     )
+    from asyncore_sim import __version__
+
+    parser.add_argument(
+        "--version",
+        action="version",
+        version="asyncore-sim %s (Python %s)" % (__version__, sys.version.split()[0]),
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser(
         "demo",
