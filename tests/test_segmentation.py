@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 import asyncore_sim
@@ -423,7 +424,8 @@ def test_a_handler_that_stops_reading_is_reported_not_hung():
     # the rest is never read.
     assert err.cuts == (12,)
     assert err.reference.unread == 0
-    assert err.outcome == Outcome(
+    # (states: what its found_terminator() made of the line, compared too)
+    assert attrs.evolve(err.outcome, states=()) == Outcome(
         calls=(TerminatorCall(CRLF, b"HELO alice"),), unread=len(LINES) - 12
     )
     assert err.what == "found_terminator"
@@ -443,3 +445,47 @@ def test_streams_too_short_to_cut():
     report = check_segmentation(LineChat, b"x")
     assert report.plans_run == 0
     assert report.reference.trailing == b"x"
+
+
+class _LastChunkOnly(asyncore_sim.async_chat):
+    """The classic bug: assumes a whole line arrives in one recv."""
+
+    def __init__(self, sock, map):
+        asyncore_sim.async_chat.__init__(self, sock, map=map)
+        self.set_terminator(b"\r\n")
+        self.buf = b""
+        self.lines = []
+        self.reads = 0  # a counter: may differ with the cuts, and is ignored
+
+    def collect_incoming_data(self, data):
+        self.buf = data
+        self.reads += 1
+
+    def found_terminator(self):
+        self.lines.append(self.buf)
+        self.buf = b""
+
+
+class _Accumulates(_LastChunkOnly):
+    def collect_incoming_data(self, data):
+        self.buf += data
+        self.reads += 1
+
+
+def test_the_default_catches_a_handler_that_keeps_only_the_last_chunk():
+    stream = b"HELO a\r\nQUIT\r\n"
+    assert check_segmentation(_Accumulates, stream).exhaustive
+    with pytest.raises(SegmentationMismatch) as info:
+        check_segmentation(_LastChunkOnly, stream)
+    message = str(info.value)
+    assert "the handler's own data after found_terminator() call #0 differs" in message
+    assert "('lines', (b'HELO a',))" in message
+    assert info.value.what == "handler state"
+
+
+def test_observe_replaces_the_default_state_comparison():
+    # With observe= the user says what matters: here only the line count.
+    report = check_segmentation(
+        _LastChunkOnly, b"HELO a\r\nQUIT\r\n", observe=lambda h: len(h.lines)
+    )
+    assert report.plans_run > 10

@@ -31,7 +31,12 @@ on the first plan under which the handler saw something else::
 For an ``async_chat`` the checker compares every ``found_terminator()`` call:
 the terminator that governed the item and the data ``collect_incoming_data``
 got for it (joined: how it was chunked may vary), then the data collected
-after the last terminator.  For any dispatcher, ``observe(handler)`` (called
+after the last terminator; and, unless ``observe`` is given, what the
+handler made of each item: its own attributes holding bytes or text that its
+``found_terminator()`` changed in the unsplit run, as they are after each
+call (so a handler that keeps only the last chunk of a line is caught, while
+read counters and raw buffers are not compared).  For any dispatcher,
+``observe(handler)`` (called
 once the stream, and the EOF with ``eof=True``, was delivered) must return
 equal values; a plain dispatcher needs it.  It also compares whether the
 handler raised (``handle_error``), closed, or stopped reading.

@@ -50,6 +50,9 @@ def _difference(ref: Outcome, got: Outcome) -> Optional[_Diff]:
         return ("unread", None, ref.unread, got.unread)
     if ref.observed != got.observed:
         return ("observe", None, ref.observed, got.observed)
+    for i, (e, a) in enumerate(zip(ref.states, got.states)):
+        if e != a:
+            return ("handler state", i, e, a)
     return None
 
 
@@ -195,6 +198,13 @@ def _message(
             "  the handler stopped reading with %d of %d bytes unread"
             % (actual, len(stream))
         )
+    elif what == "handler state":
+        lines.append(
+            "  the handler's own data after found_terminator() call #%s differs "
+            "(collect_incoming_data got the same bytes: the handler made "
+            "something else of them):" % index
+        )
+        lines.extend(_pair(expected, actual))
     else:
         lines.append("  observe(handler) differs:")
         lines.extend(_pair(expected, actual))

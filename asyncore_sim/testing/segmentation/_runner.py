@@ -42,8 +42,13 @@ class _Run:
 class _Recorder:
     """Wraps a handler's bound methods (calling through) to see what it does."""
 
-    def __init__(self, handler: Any, chat: bool) -> None:
+    def __init__(self, handler: Any, chat: bool, states: bool = False) -> None:
         self.handler = handler
+        self.snapshot = states
+        # The handler's data attributes after (and before) each
+        # found_terminator() call; see _Runner.outputs.
+        self.states: List[Any] = []
+        self.before: List[Any] = []
         self.calls: List[TerminatorCall] = []
         self.ends: List[int] = []
         self.collected: List[bytes] = []
@@ -83,6 +88,7 @@ class _Recorder:
         self._collect(data)
 
     def found_terminator(self) -> None:
+        before = _data_state(self.handler) if self.snapshot else ()
         pending = getattr(self.handler, "ac_in_buffer", b"")
         self.calls.append(
             TerminatorCall(self.item_terminator, b"".join(self.collected))
@@ -93,6 +99,87 @@ class _Recorder:
             self._found()
         finally:
             self.item_terminator = _terminator_of(self.handler)
+        if self.snapshot:
+            self.states.append(_data_state(self.handler))
+            self.before.append(before)
+
+
+# What asyncore/asynchat keep on an instance (and what _Recorder puts there):
+# not the handler's own data.
+_MACHINERY = frozenset(vars(async_chat(map={}))) | {
+    "socket",
+    "_fileno",
+    "connected",
+    "accepting",
+    "connecting",
+    "closing",
+    "addr",
+    "_map",
+    "terminator",
+    "ac_in_buffer",
+    "ac_out_buffer",
+    "incoming",
+    "producer_fifo",
+    "recv",
+    "handle_error",
+    "collect_incoming_data",
+    "found_terminator",
+}
+_NO_DATA = object()
+
+
+def _data(value: Any) -> Any:
+    """``value`` as comparable plain data if it holds bytes or text (alone or
+    in lists, tuples and dicts), else ``_NO_DATA``: counters, flags and
+    objects say nothing about what the handler made of the stream, and may
+    fairly differ with how it was cut."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [_leaf(v) for v in value]
+        if any(v is _NO_DATA for v in items) or not any(_has_text(v) for v in items):
+            return _NO_DATA
+        return tuple(items)
+    if isinstance(value, dict):
+        pairs = sorted(((repr(k), _leaf(v)) for k, v in value.items()), key=repr)
+        if any(v is _NO_DATA for _, v in pairs) or not any(
+            _has_text(v) for _, v in pairs
+        ):
+            return _NO_DATA
+        return tuple(pairs)
+    return _NO_DATA
+
+
+def _leaf(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    return _data(value)
+
+
+def _has_text(value: Any) -> bool:
+    if isinstance(value, (bytes, str)):
+        return True
+    return isinstance(value, tuple) and any(_has_text(v) for v in value)
+
+
+def _data_state(handler: Any) -> Tuple[Tuple[str, Any], ...]:
+    """The handler's own data attributes, by name (see _data)."""
+    out = []
+    for name in sorted(vars(handler)):
+        if name in _MACHINERY:
+            continue
+        value = _data(vars(handler)[name])
+        if value is not _NO_DATA:
+            out.append((name, value))
+    return tuple(out)
+
+
+def _changed_names(before: Any, after: Any) -> List[str]:
+    old, new = dict(before), dict(after)
+    names = sorted(dict.fromkeys(list(old) + list(new)))
+    return [n for n in names if old.get(n) != new.get(n)]
 
 
 def _terminator_of(handler: Any) -> Any:
@@ -115,6 +202,11 @@ class _Runner:
         self.factory = factory
         self.stream = stream
         self.observe = observe
+        # The handler's outputs: the data attributes its found_terminator()
+        # changed in the reference run (the first run).  Their values after
+        # each call are compared across plans; attributes only handle_read
+        # or collect_incoming_data touch (raw buffers, read counters) are not.
+        self.outputs: Optional[List[str]] = None
         self.eof = eof
         self.use_poll = use_poll
         # One network for every plan: a FakeNetwork registers its random with
@@ -133,6 +225,21 @@ class _Runner:
             _asyncore.close_all(m, ignore_all=True)
             a.close()
             b.close()
+
+    def _outputs_of(self, rec: "_Recorder") -> Tuple[Any, ...]:
+        if not rec.snapshot:
+            return ()
+        if self.outputs is None:
+            names: List[str] = []
+            for before, after in zip(rec.before, rec.states):
+                for name in _changed_names(before, after):
+                    if name not in names:
+                        names.append(name)
+            self.outputs = sorted(names)
+        keep = self.outputs
+        return tuple(
+            tuple((n, v) for n, v in state if n in keep) for state in rec.states
+        )
 
     def _run(self, a: Any, b: Any, m: Any, cuts: Plan) -> _Run:
         handler = self.factory(a, m)
@@ -154,7 +261,7 @@ class _Runner:
                 "check_segmentation: the handler from factory(sock, map) is "
                 "not in the map it was given: pass map=map to the dispatcher"
             )
-        rec = _Recorder(handler, chat)
+        rec = _Recorder(handler, chat, states=chat and self.observe is None)
         stalled = False
         start = 0
         for end in cuts + (len(self.stream),):
@@ -182,6 +289,7 @@ class _Runner:
             error=rec.error,
             closed=a.fd is None,
             unread=len(self.stream) - rec.consumed if stalled else 0,
+            states=self._outputs_of(rec),
         )
         buffer_size: Optional[int] = rec.max_bufsize or None
         if chat:

@@ -59,6 +59,10 @@ class Outcome:
     trailing: bytes = b""
     #: What observe(handler) returned (None without observe).
     observed: Any = None
+    #: Without observe, for an async_chat: the handler's own data (its
+    #: attributes that hold bytes or text) after each found_terminator()
+    #: call, so a handler that mangles what it was given is caught too.
+    states: Tuple[Any, ...] = ()
     #: The first exception the handler's handle_error() was called for.
     error: Optional[str] = None
     #: Whether the handler closed its socket.
