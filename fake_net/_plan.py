@@ -253,9 +253,13 @@ class FaultPlan:
         oob: bool = False,
         connect: bool = False,
         match: Match = ANY,
+        resets: Optional[bool] = None,
     ) -> "FaultPlan":
         """A plan drawn from ``seed`` alone (an int or a ``random.Random``):
-        the same seed always gives the same plan, on any machine."""
+        the same seed always gives the same plan, on any machine.
+
+        ``closes`` allows an early close, ``resets`` an early reset (None:
+        as ``closes``, so ``closes=True`` alone allows both, as before)."""
         if not isinstance(seed, random.Random):
             if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
                 # random.Random(-1) draws what random.Random(1) draws.
@@ -278,8 +282,13 @@ class FaultPlan:
             0.0,
         )
         end = None
-        if closes and rng.random() < 0.25:
-            end = StreamEnd(rng.choice(_END_KINDS), rng.randint(0, max_offset))
+        if resets is None:
+            resets = closes
+        kinds = tuple(
+            k for k in _END_KINDS if (closes if k == "close" else resets)
+        )
+        if kinds and rng.random() < 0.25:
+            end = StreamEnd(rng.choice(kinds), rng.randint(0, max_offset))
         oob_at: Tuple[int, ...] = ()
         if oob and rng.random() < 0.25:
             oob_at = (rng.randint(0, max_offset),)

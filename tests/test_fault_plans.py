@@ -304,3 +304,17 @@ def test_run_says_when_a_run_does_not_settle():
         Drain(b)
         with pytest.raises(SimulationDidNotSettle, match="within 50 iterations"):
             sim.run(max_iterations=50)
+
+
+def test_random_plans_take_closes_and_resets_apart():
+    # Both allowed (the default) draws exactly what it always drew.
+    both = [FaultPlan.random(s) for s in range(200)]
+    assert both == [FaultPlan.random(s, closes=True, resets=True) for s in range(200)]
+    kinds = {p.end.kind for p in both if p.end is not None}
+    assert kinds == {"close", "reset"}
+    only_close = [FaultPlan.random(s, resets=False) for s in range(200)]
+    only_reset = [FaultPlan.random(s, closes=False, resets=True) for s in range(200)]
+    assert {p.end.kind for p in only_close if p.end} == {"close"}
+    assert {p.end.kind for p in only_reset if p.end} == {"reset"}
+    assert all(p.end is None for p in (FaultPlan.random(s, closes=False)
+                                       for s in range(200)))

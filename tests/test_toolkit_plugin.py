@@ -381,3 +381,15 @@ def test_a_default_sweep_feeds_nothing_into_ordinary_runs_until_promoted(project
         cwd=str(project), capture_output=True, text=True, timeout=60,
     )
     assert again.returncode == 2 and "already a regression case" in again.stderr
+
+
+def test_sim_faults_takes_resets_as_fault_plans_does(project):
+    (project / "test_resets.py").write_text("""
+import pytest
+
+@pytest.mark.sim_faults(resets=False)
+def test_no_resets(sim_net):
+    assert sim_net.plan.end is None or sim_net.plan.end.kind == "close"
+""")
+    r = run_pytest(project, "-q", "test_resets.py", "--sim-faults", "--sim-seed=3")
+    assert r.returncode == 0, r.stdout + r.stderr
