@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import socket as _socket
+import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any, Deque, Dict, NoReturn, Optional, Tuple
 
@@ -28,8 +29,22 @@ IN, PRI, OUT, ERR, HUP = 1, 2, 4, 8, 16
 
 _SOL_SOCKET = _socket.SOL_SOCKET
 _SO_ERROR = _socket.SO_ERROR
+_SO_LINGER = _socket.SO_LINGER
+_LINGER = struct.Struct("ii")  # struct linger {int l_onoff; int l_linger;}
 # Plain ints: a flag test against socket.MSG_OOB (an IntFlag) costs 40x more.
 _MSG_OOB = int(_socket.MSG_OOB)
+_MSG_PEEK = int(_socket.MSG_PEEK)
+_MSG_DONTWAIT = int(_socket.MSG_DONTWAIT)
+# The flags fake_net simulates.  MSG_NOSIGNAL changes nothing in Python,
+# which ignores SIGPIPE: a send to a closed connection raises EPIPE anyway.
+_RECV_FLAGS = _MSG_OOB | _MSG_PEEK | _MSG_DONTWAIT
+_SEND_FLAGS = _MSG_OOB | _MSG_DONTWAIT | int(_socket.MSG_NOSIGNAL)
+# Flag names, for the error that refuses a flag fake_net does not simulate.
+_MSG_NAMES = sorted(
+    (int(getattr(_socket, name)), name)
+    for name in dir(_socket)
+    if name.startswith("MSG_")
+)
 
 
 class FakeSocket(_SocketIO):
@@ -69,6 +84,7 @@ class FakeSocket(_SocketIO):
         "dead_link",
         "ever_connected",
         "connect_unreported",
+        "disconnecting",
         "__weakref__",
     )
 
@@ -111,7 +127,10 @@ class FakeSocket(_SocketIO):
         self.cut = False  # nothing more is delivered to us
         self.dead_link = False  # our peer is gone: what we send draws an RST
         self.ever_connected = False
-        self.connect_unreported = False  # a non-blocking connect completed
+        # A non-blocking connect started that connect() has not reported
+        # (Linux: the socket is SS_CONNECTING): see connect_ex.
+        self.connect_unreported = False
+        self.disconnecting = False  # Linux: SS_DISCONNECTING (see shutdown)
         self._io_refs = 0  # files made by makefile() still open
         self._closed = False  # close() was called (see _SocketIO.close)
 
@@ -229,18 +248,33 @@ class FakeSocket(_SocketIO):
             # connect_ex() returns the errno of connect(2) on a closed
             # descriptor (EBADF) instead of raising it, as CPython does.
             return errno.EBADF
-        if self.state == "connected":
-            if self.connect_unreported:
-                # Linux: the first connect() after a non-blocking connect
-                # completed returns 0 (SS_CONNECTING -> SS_CONNECTED), the
-                # next ones EISCONN.
-                self.connect_unreported = False
+        state = self.state
+        if self.disconnecting:
+            return errno.EINVAL  # Linux: SS_DISCONNECTING (see shutdown)
+        if self.connect_unreported:
+            # Linux (__inet_stream_connect, SS_CONNECTING): a non-blocking
+            # connect not yet reported by connect() is EALREADY while the
+            # handshake runs; once it is over, the next connect() reports
+            # it: 0 for a connection (SS_CONNECTED: later ones EISCONN),
+            # or, the socket being TCP_CLOSE (refused, reset, timed out,
+            # both FINs through), the pending error (taken) or ECONNABORTED,
+            # and the socket is disconnected: the one after starts anew.
+            if state == "connecting":
+                return errno.EALREADY
+            self.connect_unreported = False
+            if state == "connected" and not self._finished():
                 return 0
+            err = self.err or errno.ECONNABORTED
+            self._disconnect()
+            return err
+        if state == "listening" or self.ever_connected:
+            # Linux: SS_CONNECTED (even once reset or shut down), or
+            # SS_UNCONNECTED but not TCP_CLOSE (a listener): EISCONN.
             return errno.EISCONN
-        if self.state == "connecting":
+        if state == "connecting":
             return errno.EALREADY
-        if self.state == "listening":
-            return errno.EISCONN
+        if state == "closed":
+            self._disconnect()  # a blocking connect that failed
         host, port = address
         ip = self.net._resolve(host)
         self.net._connect(self, ip, port)
@@ -249,12 +283,40 @@ class FakeSocket(_SocketIO):
             self.net._would_block(
                 self, "connect", lambda: self.state != "connecting", raise_eagain=False
             )
-            if self.err:
-                err, self.err = self.err, 0
+            self.connect_unreported = False
+            if self.state != "connected":
+                # Linux (sock_error): the error is taken, the socket
+                # disconnected (SS_UNCONNECTED): it can connect again.
+                err = self.err or errno.ECONNABORTED
+                self.err = 0
                 self._refresh()
                 return err
             return 0
+        self.connect_unreported = True
         return errno.EINPROGRESS
+
+    def _disconnect(self) -> None:
+        """Linux (tcp_disconnect): a connection that ended before connect()
+        reported it leaves an unconnected socket, which may connect again."""
+        peer = self.peer
+        self.state = "new"
+        self.err = 0
+        self.peer = None
+        self.remote = None
+        self.eof_in = self.shut_rd = self.shut_wr = False
+        self.cut = self.dead_link = self.ever_connected = False
+        self.rbuf.clear()
+        self.oob = None
+        self.oob_mark = None
+        self.oob_byte = b""
+        self.inflight = 0
+        self.side = None
+        if peer is not None and peer.peer is self:
+            peer.dead_link = True  # what it sends now draws an RST
+        sockets = self.net._sockets
+        if self in sockets:
+            sockets.remove(self)  # a new connection adds it again
+        self._refresh()
 
     def connect(self, address: Tuple[str, int]) -> None:
         err = self.connect_ex(address)
@@ -274,6 +336,8 @@ class FakeSocket(_SocketIO):
                     "a bytes-like object is required, not %r" % type(data).__name__
                 ) from None
         self._check_open()
+        if flags and flags & ~_SEND_FLAGS:
+            raise _unsimulated("send", flags & ~_SEND_FLAGS, _SEND_FLAGS)
         if self.err:
             err, self.err = self.err, 0
             self._refresh()
@@ -289,10 +353,7 @@ class FakeSocket(_SocketIO):
         if n == 0:
             return 0
         if self.dead_link:
-            # Our peer is gone: the data is lost and an RST comes back.
-            self.net._log_event("send", self.fd, (n, n, bytes(view)))
-            self.net._schedule(self.net.now, self._reset_by_peer)
-            return n
+            return self._send_to_dead_peer(view, n)
         peer = self.peer
         assert peer is not None
         room = self.capacity - len(peer.rbuf) - peer.inflight
@@ -328,12 +389,32 @@ class FakeSocket(_SocketIO):
             self._refresh()
         return k
 
+    def _send_to_dead_peer(self, view: Any, n: int) -> int:
+        """Our peer is gone (closed, or reset): Linux (tcp_sendmsg) takes
+        what fits in the send buffer, the data are lost and the peer answers
+        with an RST (tcp_v4_send_reset).  On loopback that RST is back
+        within the send() itself, so the next send() fails (EPIPE after the
+        peer's FIN, ECONNRESET before it); with delivery delays it comes
+        at the next wait, as before."""
+        net = self.net
+        k = n if n <= self.capacity else self.capacity
+        net._log_event("send", self.fd, (n, k, bytes(view[:k])))
+        if net._deliver_rules:
+            net._schedule(net.now, self._reset_by_peer)
+        else:
+            self._reset_by_peer()
+        return k
+
     def _send_blocked(self, data: Any, flags: int) -> int:
         """send() found no room (or a connect under way): EAGAIN on a
         non-blocking socket; a blocking one waits, running the world, until
-        it can send, as a blocking send(2) sleeps in the kernel."""
+        it can send, as a blocking send(2) sleeps in the kernel (but not
+        with MSG_DONTWAIT)."""
         if self.timeout == 0.0:
             self._eagain("send")
+        if flags & _MSG_DONTWAIT:
+            self.net._log_event("error", self.fd, ("send", "EAGAIN"))
+            raise oserror(errno.EAGAIN)
         self.net._would_block(
             self,
             "send",
@@ -355,7 +436,7 @@ class FakeSocket(_SocketIO):
             try:
                 sent = self.send(view, flags)
             except BlockingIOError:
-                if self.timeout == 0.0:
+                if self.timeout == 0.0 or flags & _MSG_DONTWAIT:
                     raise
                 self.net._would_block(
                     self, "sendall", lambda: self._room() > 0, raise_eagain=False
@@ -364,32 +445,22 @@ class FakeSocket(_SocketIO):
             view = view[sent:]
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        if bufsize < 0:
-            raise ValueError("negative buffersize in recv")
+        if bufsize <= 0:
+            if bufsize < 0:
+                raise ValueError("negative buffersize in recv")
+            # CPython (sock_recv): recv(0) returns b'' at once, without a
+            # system call, whatever the socket's state (closed, unconnected,
+            # reset, refused); a pending error stays pending.
+            return b""
         self._check_open()
+        if flags:
+            return self._recv_flags(bufsize, flags)
         net = self.net
-        if flags & _MSG_OOB:
-            if self.oob is None:
-                net._log_event("error", self.fd, ("recv", "EINVAL"))
-                raise oserror(errno.EINVAL)
-            if self.state == "closed" and not self.eof_in:
-                # Linux (tcp_recv_urg): a reset socket that never saw a FIN.
-                net._log_event("error", self.fd, ("recv", "ENOTCONN"))
-                raise oserror(errno.ENOTCONN)
-            data, self.oob = self.oob, None
-            net._log_event("oob_recv", self.fd, (bufsize, data))
-            self._refresh()
-            return data
         rbuf = self.rbuf
         mark = self.oob_mark
-        if mark == 0 and bufsize > 0:
-            # Linux (tcp_recvmsg): a normal read at the urgent mark steps
-            # over the urgent byte; if MSG_OOB has not read it, it is lost
-            # (POLLPRI goes, recv(MSG_OOB) then fails with EINVAL).
-            mark = self.oob_mark = None
-            if self.oob is not None:
-                self.oob = None
-                self._refresh()
+        if mark == 0:
+            self._step_over_mark()
+            mark = None
         if rbuf:
             k = len(rbuf)
             if bufsize < k:
@@ -419,6 +490,20 @@ class FakeSocket(_SocketIO):
                 if not net._ready.get(peer.fd, 0) & OUT:
                     peer._refresh()
             return data
+        return self._recv_nothing(bufsize, flags, self.timeout != 0.0)
+
+    def _step_over_mark(self) -> None:
+        """Linux (tcp_recvmsg): a normal read at the urgent mark steps over
+        the urgent byte; if MSG_OOB has not read it, it is lost (POLLPRI
+        goes, recv(MSG_OOB) then fails with EINVAL)."""
+        self.oob_mark = None
+        if self.oob is not None:
+            self.oob = None
+            self._refresh()
+
+    def _recv_nothing(self, bufsize: int, flags: int, block: bool) -> bytes:
+        """recv() (or a MSG_PEEK) found no data: EOF, an error, or a wait."""
+        net = self.net
         state = self.state
         if state in ("new", "listening"):
             net._log_event("error", self.fd, ("recv", "ENOTCONN"))
@@ -426,8 +511,9 @@ class FakeSocket(_SocketIO):
         # Linux (tcp_recvmsg) checks, in this order: a FIN received
         # (SOCK_DONE: b'', even with an error pending, as after an RST in
         # CLOSE_WAIT; the error stays for the next send or SO_ERROR), a
-        # pending error, a shut-down receive side (b''); then a socket still
-        # connecting (SYN_SENT) would block: EAGAIN, not ENOTCONN.
+        # pending error (taken even by MSG_PEEK: sock_error()), a shut-down
+        # receive side (b''); then a socket still connecting (SYN_SENT)
+        # would block: EAGAIN, not ENOTCONN.
         if self.eof_in:
             net._log_event("recv", self.fd, (bufsize, b""))
             return b""
@@ -436,10 +522,10 @@ class FakeSocket(_SocketIO):
             self._refresh()
             net._log_event("error", self.fd, ("recv", errno.errorcode[err]))
             raise oserror(err)
-        if self.shut_rd or state == "closed" or bufsize == 0:
+        if self.shut_rd or state == "closed":
             net._log_event("recv", self.fd, (bufsize, b""))
             return b""
-        if self.timeout != 0.0:
+        if block:
             net._would_block(
                 self,
                 "recv",
@@ -449,10 +535,64 @@ class FakeSocket(_SocketIO):
                 ),
             )
             return self.recv(bufsize, flags)
-        return self._eagain("recv")
+        net._log_event("error", self.fd, ("recv", "EAGAIN"))
+        raise oserror(errno.EAGAIN)
+
+    def _recv_flags(self, bufsize: int, flags: int) -> bytes:
+        """recv() with flags: MSG_OOB, MSG_PEEK and MSG_DONTWAIT are
+        simulated; any other flag is refused (see DIFFERENCES)."""
+        if flags & ~_RECV_FLAGS:
+            raise _unsimulated("recv", flags & ~_RECV_FLAGS, _RECV_FLAGS)
+        net = self.net
+        if flags & _MSG_OOB:
+            if self.oob is None:
+                net._log_event("error", self.fd, ("recv", "EINVAL"))
+                raise oserror(errno.EINVAL)
+            if self.state == "closed" and not self.eof_in:
+                # Linux (tcp_recv_urg): a reset socket that never saw a FIN.
+                net._log_event("error", self.fd, ("recv", "ENOTCONN"))
+                raise oserror(errno.ENOTCONN)
+            data = self.oob
+            if flags & _MSG_PEEK:
+                # Linux (tcp_recv_urg): MSG_PEEK leaves the urgent byte.
+                net._log_event("oob_peek", self.fd, (bufsize, data))
+                return data
+            self.oob = None
+            net._log_event("oob_recv", self.fd, (bufsize, data))
+            self._refresh()
+            return data
+        if not flags & _MSG_PEEK:
+            # MSG_DONTWAIT alone: this one call does not block.
+            if self.rbuf or self.timeout == 0.0:
+                return self.recv(bufsize)
+            if self.oob_mark == 0:
+                self._step_over_mark()
+            return self._recv_nothing(bufsize, 0, False)
+        rbuf = self.rbuf
+        if rbuf:
+            # Linux (tcp_recvmsg with MSG_PEEK): the data stay queued (and
+            # readiness with them); a peek at the urgent mark skips the
+            # urgent byte without losing it, one before it stops there.
+            k = len(rbuf) if bufsize > len(rbuf) else bufsize
+            mark = self.oob_mark
+            if mark and k > mark:
+                k = mark
+            data = bytes(memoryview(rbuf)[:k])
+            net._log_event("peek", self.fd, (bufsize, data))
+            return data
+        return self._recv_nothing(
+            bufsize, flags, self.timeout != 0.0 and not flags & _MSG_DONTWAIT
+        )
 
     def shutdown(self, how: int) -> None:
         self._check_open()
+        if self.connect_unreported and self.state != "connecting":
+            # Linux (inet_shutdown): a non-blocking connect not yet reported
+            # (SS_CONNECTING) counts as reported (SS_CONNECTED), or, the
+            # socket being TCP_CLOSE, the socket is SS_DISCONNECTING, where
+            # connect() gives EINVAL for good; even if shutdown() fails.
+            self.connect_unreported = False
+            self.disconnecting = self.state != "connected" or self._finished()
         if self.state != "connected" or self._finished():
             raise oserror(errno.ENOTCONN)
         self.net._log_event("shutdown", self.fd, (how,))
@@ -483,11 +623,13 @@ class FakeSocket(_SocketIO):
             peer = self.peer
             if self._finished():
                 pass  # Linux: already TCP_CLOSE, close() sends nothing
-            elif self.rbuf or self.oob_mark is not None:
+            elif self.rbuf or self.oob_mark is not None or self._linger_abort():
                 # Closing with unread data sends an RST, not a FIN (Linux).
                 # The urgent byte counts until a normal read has stepped
                 # over it, even once MSG_OOB has read it (its segment stays
-                # in the receive queue).
+                # in the receive queue).  So does SO_LINGER {1, 0}: Linux
+                # (__tcp_close, sock_flag SOCK_LINGER with lingertime 0)
+                # aborts the connection with an RST.
                 net._schedule(net.now, peer._reset_by_peer)
             elif not self.shut_wr:
                 self._send_fin()
@@ -501,6 +643,14 @@ class FakeSocket(_SocketIO):
         return fd
 
     # -- internals ------------------------------------------------------------
+
+    def _linger_abort(self) -> bool:
+        """SO_LINGER is set to {l_onoff != 0, l_linger == 0}."""
+        value = self.opts.get((_SOL_SOCKET, _SO_LINGER))
+        if not isinstance(value, (bytes, bytearray)) or len(value) < _LINGER.size:
+            return False
+        onoff, seconds = _LINGER.unpack_from(value)
+        return bool(onoff) and seconds == 0
 
     def _check_open(self) -> None:
         if self.fd is None:
@@ -601,13 +751,22 @@ class FakeSocket(_SocketIO):
             # socket in FIN_WAIT1/2 that shut down reading is answered with
             # an RST: the data is dropped, this socket gets ECONNRESET and
             # the sender the RST.  An urgent pointer was taken before
-            # (tcp_urg): POLLPRI shows, but with no segment in the stream.
+            # (tcp_urg, tcp_check_urg): an earlier urgent byte not at the
+            # read position becomes normal data, as when any new urgent
+            # byte arrives; the new one shows as POLLPRI for good, but its
+            # segment is not in the stream (no mark a read stops at or
+            # steps over; recv(MSG_OOB) gives ENOTCONN, tcp_recv_urg).
             if urgent:
-                self.oob = urgent
+                self._urgent_arrives(urgent)
+                self.oob_mark = None
             self._reset_by_peer(errno.ECONNRESET)
             peer = self.peer
             if peer is not None:
-                net._schedule(net.now, peer._reset_by_peer)
+                # On loopback the RST is back within the sender's send().
+                if net._deliver_rules:
+                    net._schedule(net.now, peer._reset_by_peer)
+                else:
+                    peer._reset_by_peer()
             return
         if data:
             self.rbuf += data
@@ -666,6 +825,23 @@ class FakeSocket(_SocketIO):
             ("reset", errno.errorcode[code]),
         )
         self._refresh()
+
+
+def _unsimulated(call: str, bad: int, simulated: int) -> OSError:
+    """The error for flags fake_net does not simulate (Linux ignores some of
+    them and acts on others: neither can be done silently here)."""
+    names = []
+    for bit in range(32):
+        if bad & (1 << bit):
+            named = [n for v, n in _MSG_NAMES if v == 1 << bit]
+            names.append(named[0] if named else hex(1 << bit))
+    known = [n for v, n in _MSG_NAMES if v & simulated and v & (v - 1) == 0]
+    exc = OSError(
+        errno.EOPNOTSUPP,
+        "fake_net does not simulate the %s() flag %s (it simulates %s)"
+        % (call, "|".join(names), ", ".join(known)),
+    )
+    return exc
 
 
 def _as_enum(enum: Any, value: int) -> Any:

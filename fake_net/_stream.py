@@ -154,7 +154,6 @@ class _Stream:
             s.ever_connected = True
             s.remote = other.local
             self._sockets.append(s)
-        a.connect_unreported = a.state == "connected" and a.side == "client"
         if self._stream_rules:
             for s in (a, b):
                 # Rules at byte offset 0 fire as the connection is made.

@@ -1440,3 +1440,134 @@ def test_sender_stops_polling_writable_when_data_in_flight_fills_the_connection(
     ]
     a.close()
     b.close()
+
+
+# Issue 13: recv(0), flags, connect_ex again, sends to a gone peer, SO_LINGER.
+
+_UNNAMED_MSG_BIT = next(
+    1 << bit
+    for bit in range(31)
+    if not any(
+        getattr(socket, n) & (1 << bit) for n in dir(socket) if n.startswith("MSG_")
+    )
+)
+
+
+def test_recv_zero_needs_no_open_socket():
+    net = FakeNetwork()
+    s = net.socket()
+    s.close()
+    assert s.recv(0) == b""
+    assert s.recv(0, socket.MSG_WAITALL) == b""  # no call made: no flag check
+    with pytest.raises(ValueError):
+        s.recv(-1)
+    assert net.events == [] or all(e.kind != "recv" for e in net.events)
+
+
+@pytest.mark.parametrize(
+    "call, flag, name",
+    [
+        ("recv", socket.MSG_WAITALL, "MSG_WAITALL"),
+        ("recv", socket.MSG_TRUNC, "MSG_TRUNC"),
+        ("send", socket.MSG_PEEK, "MSG_PEEK"),
+        ("send", socket.MSG_MORE, "MSG_MORE"),
+        ("recv", _UNNAMED_MSG_BIT, hex(_UNNAMED_MSG_BIT)),
+    ],
+)
+def test_unsimulated_flags_are_refused_by_name(call, flag, name):
+    net = FakeNetwork()
+    a, b = nb_pair(net)
+    a.send(b"data")
+    with pytest.raises(OSError) as info:
+        if call == "recv":
+            b.recv(10, flag)
+        else:
+            a.send(b"x", flag)
+    assert info.value.errno == errno.EOPNOTSUPP
+    assert name in str(info.value) and call in str(info.value)
+    assert b.recv(10) == b"data"  # nothing consumed or sent
+    from fake_net import conformance
+
+    assert "unsimulated_flags" in conformance.DIFFERENCES
+
+
+def test_peek_through_recv_into_and_recvfrom():
+    net = FakeNetwork()
+    a, b = nb_pair(net)
+    a.send(b"hello")
+    buf = bytearray(3)
+    assert b.recv_into(buf, 0, socket.MSG_PEEK) == 3 and buf == b"hel"
+    assert b.recvfrom(10, socket.MSG_PEEK) == (b"hello", None)
+    assert b.recv(10) == b"hello"
+    assert a.send(b"x", socket.MSG_NOSIGNAL) == 1
+
+
+def test_blocking_peek_waits_for_data():
+    net = FakeNetwork(faults=[Delay(seconds=1.0)])
+    a, b = net.socketpair()
+    a.send(b"later")
+    assert b.recv(10, socket.MSG_PEEK) == b"later"
+    assert net.now == pytest.approx(1.0)
+    assert b.recv(10) == b"later"
+
+
+def test_dontwait_send_on_a_full_blocking_socket():
+    net = FakeNetwork(capacity=8)
+    a, b = net.socketpair()
+    assert a.send(b"x" * 20) == 8
+    with pytest.raises(BlockingIOError):
+        a.send(b"y", socket.MSG_DONTWAIT)
+    with pytest.raises(BlockingIOError):
+        a.sendall(b"y", socket.MSG_DONTWAIT)
+    assert b.recv(100) == b"x" * 8
+
+
+def test_connect_ex_while_connecting_then_refused():
+    net = FakeNetwork(faults=[RefuseConnect(), ConnectLatency(seconds=1)])
+    c = connecting(net, 81)
+    assert c.connect_ex(("127.0.0.1", 81)) == errno.EALREADY
+    wait(net, [c], [OUT], 5)
+    assert c.connect_ex(("127.0.0.1", 81)) == errno.ECONNREFUSED
+    assert c.getsockopt(*SO_ERROR) == 0
+    assert c.connect_ex(("127.0.0.1", 81)) == errno.EINPROGRESS
+    c.close()
+
+
+def test_blocking_connect_success_then_eisconn():
+    net = FakeNetwork()
+    lst = listener(net, 80)
+    c = net.socket()
+    assert c.connect_ex(("127.0.0.1", 80)) == 0
+    assert c.connect_ex(("127.0.0.1", 80)) == errno.EISCONN
+    c.close()
+    lst.close()
+
+
+def test_sends_to_a_closed_peer_stop_at_once():
+    net = FakeNetwork()
+    c, s, lst = connected(net)
+    s.close()
+    wait(net, [c], [IN], 1)
+    results = []
+    for _ in range(40):
+        try:
+            results.append(c.send(b"x" * 262144))
+        except OSError as exc:
+            results.append(exc.errno)
+    assert results == [net.capacity] + [errno.EPIPE] * 39
+    c.close()
+    lst.close()
+
+
+def test_linger_zero_close_resets_the_peer():
+    import struct
+
+    net = FakeNetwork()
+    c, s, lst = connected(net)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    assert wait(net, [s], [IN | OUT], 1) == {s.fileno(): IN | OUT | ERR | HUP}
+    with pytest.raises(ConnectionResetError):
+        s.recv(10)
+    s.close()
+    lst.close()

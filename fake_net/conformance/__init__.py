@@ -24,8 +24,9 @@ may legitimately differ; the checks assert only what holds on both.
 The suite is a package by concern: the helpers every check uses
 (``_support``), :data:`DIFFERENCES` (``_differences``), and the checks of a
 connection and its data (``_basics``), of closing (``_closing``), of
-out-of-band data (``_oob``), of connecting (``_connecting``) and of errno
-details (``_errnos``).  Everything public is re-exported here.
+out-of-band data (``_oob``), of connecting (``_connecting``), of errno
+details (``_errnos``) and of call details (``_calls``: ``recv(0)``, receive
+flags, ``connect_ex`` again).  Everything public is re-exported here.
 
 Rules: no test framework (no pytest, in any module of the package); the
 checks assert only what holds on both networks.
@@ -41,13 +42,21 @@ from fake_net.conformance._basics import (
     check_recv_empty_would_block,
     check_small_message_both_ways,
 )
+from fake_net.conformance._calls import (
+    check_connect_ex_again,
+    check_msg_dontwait,
+    check_msg_peek,
+    check_recv_zero,
+)
 from fake_net.conformance._closing import (
+    check_close_with_linger_zero_resets,
     check_data_after_shutdown_rdwr_resets,
     check_eof_after_peer_close,
     check_half_close,
     check_reset_on_close_with_unread_data,
     check_send_after_shutdown_wr,
     check_send_to_closed_peer,
+    check_sends_to_gone_peer_stop,
 )
 from fake_net.conformance._connecting import (
     check_backlog,
@@ -65,6 +74,7 @@ from fake_net.conformance._errnos import (
 from fake_net.conformance._oob import (
     check_oob,
     check_oob_mark,
+    check_urgent_then_reset,
 )
 from fake_net.conformance._support import (
     LOOPBACK,
@@ -104,8 +114,11 @@ __all__ = [
     "check_reset_on_close_with_unread_data",
     "check_send_to_closed_peer",
     "check_data_after_shutdown_rdwr_resets",
+    "check_sends_to_gone_peer_stop",
+    "check_close_with_linger_zero_resets",
     "check_oob",
     "check_oob_mark",
+    "check_urgent_then_reset",
     "check_refused_connect",
     "check_backlog",
     "check_many_connections",
@@ -114,6 +127,10 @@ __all__ = [
     "check_bind_in_use",
     "check_argument_errors",
     "check_closed_socket",
+    "check_recv_zero",
+    "check_msg_peek",
+    "check_msg_dontwait",
+    "check_connect_ex_again",
 ]
 
 #: Every check, in a sensible order.
@@ -128,8 +145,11 @@ CHECKS: List[Callable[[Any], None]] = [
     check_reset_on_close_with_unread_data,
     check_send_to_closed_peer,
     check_data_after_shutdown_rdwr_resets,
+    check_sends_to_gone_peer_stop,
+    check_close_with_linger_zero_resets,
     check_oob,
     check_oob_mark,
+    check_urgent_then_reset,
     check_refused_connect,
     check_backlog,
     check_many_connections,
@@ -138,4 +158,8 @@ CHECKS: List[Callable[[Any], None]] = [
     check_bind_in_use,
     check_argument_errors,
     check_closed_socket,
+    check_recv_zero,
+    check_msg_peek,
+    check_msg_dontwait,
+    check_connect_ex_again,
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import struct
 from typing import Any, List
 
 from fake_net.conformance._support import (
@@ -36,6 +37,8 @@ __all__ = [
     "check_reset_on_close_with_unread_data",
     "check_send_to_closed_peer",
     "check_data_after_shutdown_rdwr_resets",
+    "check_sends_to_gone_peer_stop",
+    "check_close_with_linger_zero_resets",
 ]
 
 
@@ -229,5 +232,93 @@ def check_data_after_shutdown_rdwr_resets(net: Any) -> None:
             "send() after the RST in CLOSE_WAIT",
             BrokenPipeError,
         )
+    finally:
+        _close_all(socks)
+
+
+def _send_burst(sock: Any, count: int, size: int) -> List[Any]:
+    """``count`` sends of ``size`` bytes, no wait between them: what each
+    returned, or the errno name it raised."""
+    chunk = b"\x00" * size
+    out: List[Any] = []
+    for _ in range(count):
+        try:
+            out.append(sock.send(chunk))
+        except OSError as exc:
+            out.append(errno.errorcode.get(exc.errno or 0, exc.errno))
+    return out
+
+
+def check_sends_to_gone_peer_stop(net: Any) -> None:
+    """Sends to a peer that closed (or shut both ways): the first is taken
+    (at most a buffer's worth), its RST comes back at once on loopback, and
+    every later send raises EPIPE, with no wait in between."""
+    socks: List[Any] = []
+    size = 1 << 20
+    try:
+        for how in ("close", "shutdown"):
+            client, server, _ = _connected_pair(net, socks)
+            if how == "close":
+                socks.remove(server)
+                server.close()
+            else:
+                server.shutdown(socket.SHUT_RDWR)
+            wait_for(net, client, POLLIN)  # the FIN
+            got = _send_burst(client, 40, size)
+            first, rest = got[0], got[1:]
+            assert isinstance(first, int) and 0 < first <= size, (
+                "after the peer's %s, the first send returned %r" % (how, first)
+            )
+            assert rest == ["EPIPE"] * len(rest), (
+                "after the peer's %s, sends after the first gave %r" % (how, rest)
+            )
+            _expect_poll(
+                net, client, POLLIN | POLLOUT | POLLHUP, "after EPIPE (%s)" % how
+            )
+            assert client.recv(10) == b"", "recv() after the reset (%s)" % how
+    finally:
+        _close_all(socks)
+
+
+def check_close_with_linger_zero_resets(net: Any) -> None:
+    """close() with SO_LINGER {1, 0} aborts: the peer gets an RST, not a FIN."""
+    socks: List[Any] = []
+    try:
+        client, server, _ = _connected_pair(net, socks)
+        assert client.send(b"sent before") == 11
+        assert _recv_exactly(net, server, 11) == b"sent before"
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        socks.remove(client)
+        client.close()
+        wait_for(net, server, POLLERR)
+        _expect_poll(
+            net, server, POLLIN | POLLOUT | POLLERR | POLLHUP, "the peer of an abort"
+        )
+        _expect_oserror(
+            lambda: server.recv(100),
+            errno.ECONNRESET,
+            "recv() after the peer closed with SO_LINGER {1, 0}",
+            ConnectionResetError,
+        )
+        _expect_oserror(
+            lambda: server.send(b"x"),
+            errno.EPIPE,
+            "send() after the abort was reported",
+            BrokenPipeError,
+        )
+        # SO_LINGER {1, 5} or {0, 0}: a normal close (a FIN; the data are
+        # delivered at once, so nothing lingers).
+        for linger in ((0, 0), (1, 5)):
+            client, server, _ = _connected_pair(net, socks)
+            client.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", *linger)
+            )
+            assert client.send(b"bye") == 3
+            socks.remove(client)
+            client.close()
+            assert _recv_until_eof(net, server) == b"bye", "SO_LINGER %r" % (linger,)
+            _expect_poll(
+                net, server, POLLIN | POLLOUT, "SO_LINGER %r close" % (linger,)
+            )
     finally:
         _close_all(socks)

@@ -69,6 +69,16 @@ DIFFERENCES: Dict[str, str] = {
         "succeeds (SHUT_RD and SHUT_RDWR stop the listener) where fake_net "
         "raises ENOTCONN.  The checks assert only the errno on a new socket."
     ),
+    "unsimulated_flags": (
+        "send() and recv() flags: fake_net simulates MSG_OOB, MSG_PEEK and "
+        "MSG_DONTWAIT (and MSG_NOSIGNAL on send, a no-op in Python, which "
+        "ignores SIGPIPE); any other flag (MSG_WAITALL, MSG_TRUNC, MSG_EOR, "
+        "MSG_MORE, ...) raises OSError(EOPNOTSUPP) with a message naming it, "
+        "where Linux acts on some and silently ignores others: a program "
+        "passing one learns at once that the fake does not model it, "
+        "instead of a run that quietly differs.  The checks pass only the "
+        "simulated flags."
+    ),
     "socket_options": (
         "Socket options: fake_net stores what setsockopt() sets and returns "
         "it, but buffer sizes (SO_SNDBUF, SO_RCVBUF), Nagle (TCP_NODELAY) "

@@ -14,6 +14,7 @@ from typing import Any, List
 
 from fake_net.conformance._support import (
     POLLERR,
+    POLLHUP,
     POLLIN,
     POLLOUT,
     POLLPRI,
@@ -23,12 +24,14 @@ from fake_net.conformance._support import (
     _expect_oserror,
     _expect_poll,
     _recv_exactly,
+    _recv_until_eof,
     wait_for,
 )
 
 __all__ = [
     "check_oob",
     "check_oob_mark",
+    "check_urgent_then_reset",
 ]
 
 
@@ -117,6 +120,53 @@ def check_oob_mark(net: Any) -> None:
             errno.ECONNRESET,
             "recv() after the peer closed with an urgent byte not stepped over",
             ConnectionResetError,
+        )
+    finally:
+        _close_all(socks)
+
+
+def check_urgent_then_reset(net: Any) -> None:
+    """A new urgent byte reaching a socket shut both ways (which answers with
+    an RST): the earlier urgent byte becomes normal data, unless a read
+    stands at it; POLLPRI stays; recv(MSG_OOB) gives ENOTCONN."""
+    for before, expected in ((0, b"ab!"), (1, b"b!"), (2, b"")):
+        _urgent_then_reset(net, before, expected)
+
+
+def _urgent_then_reset(net: Any, before: int, expected: bytes) -> None:
+    socks: List[Any] = []
+    try:
+        client, server, _ = _connected_pair(net, socks)
+        assert client.send(b"ab!", socket.MSG_OOB) == 3
+        wait_for(net, server, POLLPRI)
+        if before:
+            assert _recv_exactly(net, server, before) == b"ab"[:before]
+        server.shutdown(socket.SHUT_RDWR)
+        assert _recv_until_eof(net, client) == b""
+        sent = client.send(b"?", socket.MSG_OOB)
+        assert sent == 1, "an urgent send in CLOSE_WAIT"
+        wait_for(net, server, POLLERR)
+        what = "after reading %d byte(s), a new urgent byte and the RST" % before
+        _expect_poll(net, server, POLLIN | POLLPRI | POLLOUT | POLLERR | POLLHUP, what)
+        if expected:
+            got = server.recv(100)
+            assert got == expected, "%s: recv() gave %r, expected %r" % (
+                what,
+                got,
+                expected,
+            )
+        _expect_oserror(
+            lambda: server.recv(100),
+            errno.ECONNRESET,
+            what + ": recv() once the data are read",
+            ConnectionResetError,
+        )
+        assert server.recv(100) == b"", what + ": recv() after the reset"
+        _expect_poll(net, server, POLLIN | POLLPRI | POLLOUT | POLLHUP, what)
+        _expect_oserror(
+            lambda: server.recv(1, socket.MSG_OOB),
+            errno.ENOTCONN,
+            what + ": recv(MSG_OOB)",
         )
     finally:
         _close_all(socks)
