@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import time as _time_module
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from fake_net._world._state import (
     _REAL,
+    StandIn,
     _in_world,
 )
 
@@ -36,47 +37,34 @@ def _virtual_now() -> Optional[float]:
     return None if w is None else w.net.epoch + w.net.now
 
 
-def _time() -> float:
-    w = _in_world()
-    if w is None:
-        return _REAL["time.time"]()  # type: ignore[no-any-return]
-    return w.net.epoch + w.net.now
+def _clock(name: str, virtual: Callable[[Any], Any]) -> Callable[[], Any]:
+    """``time.<name>`` in a world: ``virtual(net)`` for the program, the real
+    function for everyone else."""
+    real = _REAL["time." + name]
+
+    def clock() -> Any:
+        w = _in_world()  # (its caller is clock()'s caller, as it should be)
+        return real() if w is None else virtual(w.net)
+
+    clock.__name__ = clock.__qualname__ = name
+    return clock
 
 
-def _time_ns() -> int:
-    w = _in_world()
-    if w is None:
-        return _REAL["time.time_ns"]()  # type: ignore[no-any-return]
-    whole = int(w.net.epoch)
-    return whole * 1_000_000_000 + int(round((w.net.epoch - whole + w.net.now) * 1e9))
+def _wall_ns(net: Any) -> int:
+    whole = int(net.epoch)
+    return whole * 1_000_000_000 + int(round((net.epoch - whole + net.now) * 1e9))
 
 
-def _monotonic() -> float:
-    w = _in_world()
-    if w is None:
-        return _REAL["time.monotonic"]()  # type: ignore[no-any-return]
-    return w.net.now
+def _ns(net: Any) -> int:
+    return int(round(net.now * 1e9))
 
 
-def _monotonic_ns() -> int:
-    w = _in_world()
-    if w is None:
-        return _REAL["time.monotonic_ns"]()  # type: ignore[no-any-return]
-    return int(round(w.net.now * 1e9))
-
-
-def _perf_counter() -> float:
-    w = _in_world()
-    if w is None:
-        return _REAL["time.perf_counter"]()  # type: ignore[no-any-return]
-    return w.net.now
-
-
-def _perf_counter_ns() -> int:
-    w = _in_world()
-    if w is None:
-        return _REAL["time.perf_counter_ns"]()  # type: ignore[no-any-return]
-    return int(round(w.net.now * 1e9))
+_time = _clock("time", lambda net: net.epoch + net.now)
+_time_ns = _clock("time_ns", _wall_ns)
+_monotonic = _clock("monotonic", lambda net: net.now)
+_monotonic_ns = _clock("monotonic_ns", _ns)
+_perf_counter = _clock("perf_counter", lambda net: net.now)
+_perf_counter_ns = _clock("perf_counter_ns", _ns)
 
 
 def _sleep(seconds: float) -> None:
@@ -132,18 +120,12 @@ def _strftime(format: str, t: Any = None) -> str:
     return _REAL_STRFTIME(format, t)  # type: ignore[no-any-return]
 
 
-class _DatetimeType(type):
-    def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, _REAL_DATETIME)
-
-    def __subclasscheck__(cls, sub: Any) -> bool:
-        return isinstance(sub, type) and issubclass(sub, _REAL_DATETIME)
-
-
-class WorldDatetime(_REAL_DATETIME, metaclass=_DatetimeType):  # type: ignore[misc]
+class WorldDatetime(_REAL_DATETIME, metaclass=StandIn):  # type: ignore[misc]
     """``datetime.datetime`` inside a world: ``now()``, ``utcnow()`` and
     ``today()`` read the world's clock; everything it makes is a real
     ``datetime``."""
+
+    _stands_for = (_REAL_DATETIME,)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         return _REAL_DATETIME(*args, **kwargs)
@@ -168,16 +150,10 @@ class WorldDatetime(_REAL_DATETIME, metaclass=_DatetimeType):  # type: ignore[mi
         return cls.now()
 
 
-class _DateType(type):
-    def __instancecheck__(cls, obj: Any) -> bool:
-        return isinstance(obj, _REAL_DATE)
-
-    def __subclasscheck__(cls, sub: Any) -> bool:
-        return isinstance(sub, type) and issubclass(sub, _REAL_DATE)
-
-
-class WorldDate(_REAL_DATE, metaclass=_DateType):  # type: ignore[misc]
+class WorldDate(_REAL_DATE, metaclass=StandIn):  # type: ignore[misc]
     """``datetime.date`` inside a world: ``today()`` reads the world's clock."""
+
+    _stands_for = (_REAL_DATE,)
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         return _REAL_DATE(*args, **kwargs)

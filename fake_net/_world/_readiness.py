@@ -11,6 +11,7 @@ from fake_net._errors import SimulationError, oserror
 from fake_net._world import _state
 from fake_net._world._state import (
     _REAL,
+    StandIn,
     _in_world,
     _World,
 )
@@ -226,16 +227,15 @@ def _poll_factory() -> Any:
     return WorldPoll()
 
 
-class _EpollType(type):
-    def __instancecheck__(cls, obj: Any) -> bool:
-        real = _REAL.get("select.epoll")
-        return isinstance(obj, WorldEpoll) or (
-            isinstance(real, type) and isinstance(obj, real)
-        )
+_REAL_EPOLL = _REAL.get("select.epoll")
 
 
-class WorldEpollFactory(metaclass=_EpollType):
+class WorldEpollFactory(metaclass=StandIn):
     """``select.epoll`` inside a world."""
+
+    _stands_for = (WorldEpoll,) + (
+        (_REAL_EPOLL,) if isinstance(_REAL_EPOLL, type) else ()
+    )
 
     def __new__(cls, sizehint: int = -1, flags: int = 0) -> Any:  # type: ignore[misc]
         if _in_world() is None:

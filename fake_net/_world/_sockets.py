@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any, Optional
 import asyncore_seam as _seam
 from fake_net._errors import RealSocketForbidden
 from fake_net._world import _state
+from fake_net._socket import FakeSocket
 from fake_net._world._state import (
     _REAL,
     _REAL_SOCKET,
+    StandIn,
     _called_by_runner,
     _in_world,
 )
@@ -20,20 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
     pass
 
 
-class _SocketType(type):
-    def __instancecheck__(cls, obj: Any) -> bool:
-        from fake_net._socket import FakeSocket
-
-        return isinstance(obj, (_REAL_SOCKET, FakeSocket))
-
-    def __subclasscheck__(cls, sub: Any) -> bool:
-        from fake_net._socket import FakeSocket
-
-        return isinstance(sub, type) and issubclass(sub, (_REAL_SOCKET, FakeSocket))
-
-
-class WorldSocket(metaclass=_SocketType):
+class WorldSocket(metaclass=StandIn):
     """``socket.socket`` inside a world: makes a simulated socket."""
+
+    _stands_for = (_REAL_SOCKET, FakeSocket)
 
     def __new__(  # type: ignore[misc]
         cls,

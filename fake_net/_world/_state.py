@@ -87,6 +87,21 @@ _UNSCANNED_MODULES = frozenset(
 _REAL_SOCKET = socket.socket
 
 
+class StandIn(type):
+    """The metaclass of a name the world puts in place of a real type
+    (``socket.socket``, ``select.epoll``, ``datetime.datetime``...):
+    ``isinstance`` and ``issubclass`` answer for the types the class lists in
+    ``_stands_for``, so code that checks types sees no difference."""
+
+    _stands_for: Tuple[type, ...]
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, cls._stands_for)
+
+    def __subclasscheck__(cls, sub: Any) -> bool:
+        return isinstance(sub, type) and issubclass(sub, cls._stands_for)
+
+
 class WorldThreadError(SimulationError):
     """A thread other than the world's touched a simulated socket or descriptor."""
 
