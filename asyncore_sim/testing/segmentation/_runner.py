@@ -42,9 +42,14 @@ class _Run:
 class _Recorder:
     """Wraps a handler's bound methods (calling through) to see what it does."""
 
-    def __init__(self, handler: Any, chat: bool, states: bool = False) -> None:
+    def __init__(
+        self, handler: Any, chat: bool, states: bool = False, before: bool = False
+    ) -> None:
         self.handler = handler
         self.snapshot = states
+        # The state before each call too: only the reference run needs it,
+        # to learn which attributes found_terminator() changes.
+        self.snapshot_before = states and before
         # The handler's data attributes after (and before) each
         # found_terminator() call; see _Runner.outputs.
         self.states: List[Any] = []
@@ -88,7 +93,7 @@ class _Recorder:
         self._collect(data)
 
     def found_terminator(self) -> None:
-        before = _data_state(self.handler) if self.snapshot else ()
+        before = _data_state(self.handler) if self.snapshot_before else ()
         pending = getattr(self.handler, "ac_in_buffer", b"")
         self.calls.append(
             TerminatorCall(self.item_terminator, b"".join(self.collected))
@@ -101,6 +106,7 @@ class _Recorder:
             self.item_terminator = _terminator_of(self.handler)
         if self.snapshot:
             self.states.append(_data_state(self.handler))
+        if self.snapshot_before:
             self.before.append(before)
 
 
@@ -261,7 +267,12 @@ class _Runner:
                 "check_segmentation: the handler from factory(sock, map) is "
                 "not in the map it was given: pass map=map to the dispatcher"
             )
-        rec = _Recorder(handler, chat, states=chat and self.observe is None)
+        rec = _Recorder(
+            handler,
+            chat,
+            states=chat and self.observe is None,
+            before=self.outputs is None,
+        )
         stalled = False
         start = 0
         for end in cuts + (len(self.stream),):
