@@ -32,7 +32,7 @@ from fake_net._errors import oserror
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
 
-__all__ = ["_SocketIO"]
+__all__ = ["_SocketIO", "send_file_through"]
 
 _SENDFILE_CHUNK = 65536
 # Taken now: inside a simulated world, socket.socket is the world's.
@@ -52,6 +52,31 @@ def _parse_timeout(value: Any) -> Optional[float]:
     if seconds < 0:
         raise ValueError("Timeout value out of range")
     return seconds
+
+
+def send_file_through(
+    sendall: Callable[[bytes], None], file: Any, offset: int, count: Optional[int]
+) -> int:
+    """The loop of ``socket.socket.sendfile``'s send() fallback: ``count``
+    bytes (None: to the end) of ``file`` from ``offset``, in chunks, each
+    through ``sendall``; the file is left just past what was sent."""
+    if offset:
+        file.seek(offset)
+    total = 0
+    try:
+        while count is None or total < count:
+            size = _SENDFILE_CHUNK if count is None else min(
+                _SENDFILE_CHUNK, count - total
+            )
+            data = file.read(size)
+            if not data:
+                break
+            sendall(data)
+            total += len(data)
+        return total
+    finally:
+        if total > 0 and hasattr(file, "seek"):
+            file.seek(offset + total)
 
 
 class _SocketIO:
@@ -146,23 +171,7 @@ class _SocketIO:
                 raise TypeError("count must be a positive integer (got %r)" % (count,))
             if count <= 0:
                 raise ValueError("count must be a positive integer (got %r)" % (count,))
-        if offset:
-            file.seek(offset)
-        total = 0
-        try:
-            while count is None or total < count:
-                size = _SENDFILE_CHUNK if count is None else min(
-                    _SENDFILE_CHUNK, count - total
-                )
-                data = file.read(size)
-                if not data:
-                    break
-                self.sendall(data)
-                total += len(data)
-            return total
-        finally:
-            if total > 0 and hasattr(file, "seek"):
-                file.seek(offset + total)
+        return send_file_through(self.sendall, file, offset, count)
 
     def dup(self) -> Any:
         # A second descriptor for one socket is not simulated yet.
