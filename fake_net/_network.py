@@ -241,6 +241,11 @@ class FakeNetwork(
 
     # -- activation -----------------------------------------------------------
 
+    @property
+    def active(self) -> bool:
+        """Whether the network is active (inside ``with net:``)."""
+        return self._token is not None
+
     def __enter__(self) -> "FakeNetwork":
         if self._token is not None:
             raise SimulationError("this FakeNetwork is already active")
@@ -277,6 +282,11 @@ class FakeNetwork(
             self._rready.pop(fd, None)
             heapq.heappush(self._free_fds, fd)
             self._generation += 1
+
+    def _ever_made(self, fd: int) -> bool:
+        """Whether descriptor ``fd`` is one this network allocated (open now
+        or since closed): any other number is the process's, not ours."""
+        return self._fd_base <= fd < self._next_fd
 
     def _get(self, fd: int) -> Any:
         try:

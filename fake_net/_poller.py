@@ -94,9 +94,7 @@ class FakePoller:
             self._invalid = [fd for fd in self._interest if fd not in objects]
             self._generation = net._generation
             for fd in self._invalid:
-                if isinstance(fd, int) and fd >= 0 and not (
-                    net._fd_base <= fd < net._next_fd
-                ):
+                if isinstance(fd, int) and fd >= 0 and not net._ever_made(fd):
                     raise _foreign(net, fd)
         if self._invalid and self._select:
             # select() refuses a descriptor that is not open.

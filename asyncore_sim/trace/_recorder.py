@@ -73,7 +73,7 @@ class Recorder:
         if asyncore._tracer is not None:
             raise RuntimeError("another Recorder is already active")
         inner_enter = getattr(self.inner, "__enter__", None)
-        already_active = getattr(self.inner, "_token", None) is not None
+        already_active = bool(getattr(self.inner, "active", False))
         real = self.inner.name == "real"
         if inner_enter is not None and not real and not already_active:
             # (A network already active, as inside simulate(record=False),

@@ -175,6 +175,11 @@ class ReplayNetwork:
 
         return NetworkMap(self)
 
+    @property
+    def active(self) -> bool:
+        """Whether the replay is active (inside ``with``)."""
+        return self._token is not None
+
     def __enter__(self) -> "ReplayNetwork":
         self._token = _seam.push_current(self)
         _seam.forbid_real_sockets(self)

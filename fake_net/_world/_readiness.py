@@ -48,7 +48,7 @@ def _wait(
     nothing is ready the rest of the world runs, in virtual time."""
     net = w.net
     for fd in fds:
-        if fd not in net._objects and not net._fd_base <= fd < net._next_fd:
+        if fd not in net._objects and not net._ever_made(fd):
             # Never one of ours (a closed one of ours is the poller's EBADF).
             raise _real_in_world(fd, call)
     poller = w.net.poller(method)
