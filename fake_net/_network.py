@@ -25,7 +25,8 @@ class in a module of its own:
 - ``_injector``: the network's side of fault rules (``add_fault``);
 - ``_files``: simulated regular files and pipes (``open_file``, ``pipe``);
 - ``_remote``: scripted servers outside the process (``add_remote``);
-- ``_netstat``: the table of descriptors for failure messages.
+- ``_netstat``: the table of descriptors for failure messages;
+- ``_passthrough``: real connections a test allowed (``allow_real=``).
 
 This module holds the rest: the constructor (which sets all the state), the
 seam's ``socket``/``socketpair``/``poller``, activation, the conveniences,
@@ -65,6 +66,7 @@ from fake_net._files import _Files
 from fake_net._injector import _Injector
 from fake_net._loops import _Loops
 from fake_net._netstat import _format_event, _Netstat
+from fake_net._passthrough import _PassThrough, parse_allow_real
 from fake_net._poller import FakePoller
 from fake_net._remote import RemoteServer, _Remotes
 from fake_net._socket import FakeSocket
@@ -88,6 +90,7 @@ class FakeNetwork(
     _Files,
     _Remotes,
     _Netstat,
+    _PassThrough,
 ):
     """A simulated network.  Use it with asyncore_sim as::
 
@@ -120,6 +123,7 @@ class FakeNetwork(
         world: bool = True,
         epoch: float = DEFAULT_EPOCH,
         hostname: str = "sim-host",
+        allow_real: Iterable[Any] = (),
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError("FakeNetwork(seed=...) must be an int, got %r" % (seed,))
@@ -144,6 +148,10 @@ class FakeNetwork(
         self.world = world  # `with net:` enters the simulated world (_world)
         self.epoch = float(epoch)  # time.time() at virtual time 0, in the world
         self.hostname = hostname
+        # Real services the program may reach ("host:port"): _passthrough.
+        self.allow_real = parse_allow_real(allow_real)
+        self._allow_resolved: Dict[Tuple[str, int], Tuple[str, int]] = {}
+        self._real_fds: Dict[int, Any] = {}
         self.now = 0.0
         self.steps = 0
         self._idle = 0

@@ -85,6 +85,7 @@ class FakeSocket(_SocketIO):
         "ever_connected",
         "connect_unreported",
         "disconnecting",
+        "_real",  # set when it becomes an allowed real connection (_passthrough)
         "__weakref__",
     )
 
@@ -276,7 +277,12 @@ class FakeSocket(_SocketIO):
         if state == "closed":
             self._disconnect()  # a blocking connect that failed
         host, port = address
-        ip = self.net._resolve(host)
+        net = self.net
+        if net.allow_real:
+            key = net._allowed(host, port)
+            if key is not None:
+                return net._connect_real(self, key, address)
+        ip = net._resolve(host)
         self.net._connect(self, ip, port)
         if self.timeout != 0.0:
             # A blocking connect waits (in virtual time) for the outcome.

@@ -50,6 +50,12 @@ descriptor numbers them from :data:`WORLD_FIRST_FD` (lowest free above it),
 above the process's own, so a simulated descriptor handed to the kernel
 fails there and a real one is never mistaken for a simulated one.
 
+Real services: ``FakeNetwork(allow_real=["host:port", ...])`` names the only
+addresses a simulated socket may reach on the real kernel; connecting to one
+turns that socket into a real connection (``fake_net/_passthrough.py``).
+A real socket's own ``accept()`` and ``dup()`` (and another thread wrapping a
+descriptor it has) still make real sockets.
+
 Threads: the world belongs to the thread that entered it.  Another thread
 that makes a socket or touches a simulated descriptor gets
 :class:`WorldThreadError`; its clocks stay real.  Run a blocking client in

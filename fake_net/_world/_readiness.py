@@ -47,10 +47,17 @@ def _wait(
     """A readiness call of the program: simulated readiness, and while
     nothing is ready the rest of the world runs, in virtual time."""
     net = w.net
+    real = 0
     for fd in fds:
         if fd not in net._objects and not net._ever_made(fd):
             # Never one of ours (a closed one of ours is the poller's EBADF).
-            raise _real_in_world(fd, call)
+            if net._real_connection(fd) is None:
+                raise _real_in_world(fd, call)
+            real += 1
+    if real:
+        if real < len(fds):
+            raise _mixed_in_world(net, fds, call)
+        return _wait_real(fds, masks, method, timeout)
     poller = w.net.poller(method)
     answer: List[Any] = []
 
@@ -69,6 +76,39 @@ def _wait(
     if not answer:
         ready()
     return answer[0]
+
+
+def _mixed_in_world(net: Any, fds: List[int], call: str) -> SimulationError:
+    real = [fd for fd in fds if net._real_connection(fd) is not None]
+    return SimulationError(
+        "%s waits on allowed real connections (descriptors %s: %s) and on "
+        "simulated descriptors at once; one thread cannot wait on the kernel "
+        "and on the simulation together: wait on each kind in its own call"
+        % (
+            call,
+            ", ".join(str(fd) for fd in real),
+            ", ".join("%s:%d" % net._real_connection(fd).allowed_as for fd in real),
+        )
+    )
+
+
+def _wait_real(
+    fds: List[int], masks: List[int], method: str, timeout: Optional[float]
+) -> Any:
+    """Every descriptor is an allowed real connection: the kernel waits,
+    in real time, and answers in the shape the simulated poller would."""
+    if method == "select":
+        r, w, x = _REAL["select.select"](
+            [fd for fd, m in zip(fds, masks) if m & _IN],
+            [fd for fd, m in zip(fds, masks) if m & _OUT],
+            [fd for fd, m in zip(fds, masks) if m & _PRI],
+            timeout,
+        )
+        return list(r), list(w), list(x)
+    poll = _REAL["select.poll"]()
+    for fd, mask in zip(fds, masks):
+        poll.register(fd, mask)
+    return poll.poll(None if timeout is None else timeout * 1000.0)
 
 
 def _real_in_world(fd: int, call: str) -> SimulationError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -36,6 +37,14 @@ class WorldSocket(metaclass=StandIn):
     ) -> Any:
         w = _state._world
         if w is None or _called_by_runner(2):
+            return _REAL_SOCKET(family, type, proto, fileno)
+        if fileno is not None and (
+            threading.get_ident() != w.thread
+            or sys._getframe(1).f_globals.get("__name__") == "socket"
+        ):
+            # A real socket's own accept() or dup() (socket.py wraps the
+            # kernel's new descriptor with socket(..., fileno=fd)), or
+            # another thread wrapping a descriptor it has: real, as it was.
             return _REAL_SOCKET(family, type, proto, fileno)
         if threading.get_ident() != w.thread:
             raise w.other_thread("socket.socket()")
@@ -74,6 +83,10 @@ def _getaddrinfo(
         return _REAL["socket.getaddrinfo"](host, port, family, type, proto, flags)
     if isinstance(host, bytes):
         host = host.decode("idna")
+    if w.net.allow_real:
+        key = w.net._allowed(host, _port_number(port))
+        if key is not None:  # a real service the test allowed
+            return w.net._resolve_real(key, family, type, proto, flags)
     if host is None:
         host = "127.0.0.1" if not flags & socket.AI_PASSIVE else "0.0.0.0"
     if port is None:
@@ -93,6 +106,14 @@ def _getaddrinfo(
     if type not in (0, socket.SOCK_STREAM):
         raise socket.gaierror(socket.EAI_SOCKTYPE, "ai_socktype not supported")
     return w.net.getaddrinfo(host, port, family, type, proto, flags)
+
+
+def _port_number(port: Any) -> Any:
+    if isinstance(port, bytes):
+        port = port.decode("ascii", "replace")
+    if isinstance(port, str) and port.isdigit():
+        return int(port)
+    return port
 
 
 def _gethostbyname(name: str) -> str:
