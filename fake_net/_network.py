@@ -78,6 +78,7 @@ from fake_net._world import DEFAULT_EPOCH, enter_world, leave_world
 __all__ = ["FakeNetwork", "DEFAULT_NAMES"]
 
 _FIRST_FD = 3  # 0, 1 and 2 are the standard streams
+DEFAULT_KEEP_EVENTS = 10_000  # events the log keeps at least (see FakeNetwork)
 
 
 class FakeNetwork(
@@ -101,6 +102,13 @@ class FakeNetwork(
 
     or ``with net:`` to make it current for dispatchers on the default map
     (real sockets are refused inside the block).
+
+    The event log (``net.events``, ``net.event_lines()``; ``record=False``
+    keeps none) is bounded: it keeps at least the last ``keep_events``
+    events (default 10,000) and at most twice that, so a long run or sweep
+    runs in constant memory.  ``net.events_dropped`` counts what went, and
+    ``event_lines()`` then starts with a line saying so.
+    ``keep_events=None`` keeps everything.
     """
 
     name = "fake"
@@ -116,6 +124,7 @@ class FakeNetwork(
         local_ip: str = "192.0.2.1",
         ephemeral_ports: Optional[Iterable[int]] = None,
         record: bool = True,
+        keep_events: Optional[int] = DEFAULT_KEEP_EVENTS,
         max_steps: int = 1_000_000,
         max_time: float = 86_400.0,
         idle_limit: int = 1000,
@@ -141,6 +150,19 @@ class FakeNetwork(
         self.latency = latency
         self.local_ip = local_ip
         self.record = record
+        if keep_events is not None and (
+            isinstance(keep_events, bool)
+            or not isinstance(keep_events, int)
+            or keep_events < 1
+        ):
+            raise ValueError(
+                "FakeNetwork(keep_events=...) must be a positive int or None, "
+                "got %r" % (keep_events,)
+            )
+        self.keep_events = keep_events
+        # The log is trimmed back to keep_events when it passes twice that.
+        self._log_high = sys.maxsize if keep_events is None else 2 * keep_events
+        self.events_dropped = 0
         self._dead: Optional[BaseException] = None
         self.max_steps = max_steps
         self.max_time = max_time
@@ -241,8 +263,16 @@ class FakeNetwork(
         return [Event(t, kind, fd, data) for t, kind, fd, data in self._log]
 
     def event_lines(self) -> List[str]:
-        """The recorded events, one readable line each."""
-        return [_format_event(e) for e in self._log]
+        """The recorded events, one readable line each (after a first line
+        counting the events dropped, if any: see ``keep_events``)."""
+        lines = [_format_event(e) for e in self._log]
+        if self.events_dropped:
+            lines.insert(
+                0,
+                "# %d earlier events dropped (keep_events=%d)"
+                % (self.events_dropped, self.keep_events or 0),
+            )
+        return lines
 
     def open_fds(self) -> List[int]:
         return sorted(self._objects)
@@ -314,10 +344,23 @@ class FakeNetwork(
 
     # -- internals: the event log ---------------------------------------------
 
+    def _trim_log(self) -> None:
+        """Keep the last ``keep_events`` events once the log passed twice
+        that (called at waits and blocking calls, not at every event)."""
+        log = self._log
+        if len(log) > self._log_high:
+            assert self.keep_events is not None
+            n = len(log) - self.keep_events
+            del log[:n]
+            self.events_dropped += n
+
     def _log_event(self, kind: str, fd: Optional[int], data: Tuple[Any, ...]) -> None:
         self._activity += 1
         if self.record:
-            self._log.append((self.now, kind, -1 if fd is None else fd, data))
+            log = self._log
+            log.append((self.now, kind, -1 if fd is None else fd, data))
+            if len(log) > self._log_high:
+                self._trim_log()
 
 
 def _register_with_hypothesis(rng: random.Random) -> None:

@@ -388,7 +388,10 @@ class FakeSocket(_SocketIO):
             self.sent += k
             net._activity += 1
             if net.record:
-                net._log.append((net.now, "send", self.fd, (n, k, chunk)))  # type: ignore[arg-type]
+                log = net._log
+                log.append((net.now, "send", self.fd, (n, k, chunk)))  # type: ignore[arg-type]
+                if len(log) > net._log_high:
+                    net._trim_log()
             self._transmit(chunk)
         if k >= room:
             # The connection is full (in flight or buffered): POLLOUT goes.
@@ -488,7 +491,10 @@ class FakeSocket(_SocketIO):
                 del rbuf[:k]
             net._activity += 1
             if net.record:
-                net._log.append((net.now, "recv", self.fd, (bufsize, data)))  # type: ignore[arg-type]
+                log = net._log
+                log.append((net.now, "recv", self.fd, (bufsize, data)))  # type: ignore[arg-type]
+                if len(log) > net._log_high:
+                    net._trim_log()
             peer = self.peer
             if peer is not None and peer.fd is not None:
                 # Room opened for the peer: only a peer that could not
