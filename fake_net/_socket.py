@@ -517,7 +517,9 @@ class FakeSocket(_SocketIO):
         """recv() (or a MSG_PEEK) found no data: EOF, an error, or a wait."""
         net = self.net
         state = self.state
-        if state in ("new", "listening"):
+        if state == "listening" or (state == "new" and not self.err):
+            # (An error pending on an unconnected socket, as after an
+            # aborted connect, is taken first: see _abort_connect.)
             net._log_event("error", self.fd, ("recv", "ENOTCONN"))
             raise oserror(errno.ENOTCONN)
         # Linux (tcp_recvmsg) checks, in this order: a FIN received
@@ -605,6 +607,10 @@ class FakeSocket(_SocketIO):
             # connect() gives EINVAL for good; even if shutdown() fails.
             self.connect_unreported = False
             self.disconnecting = self.state != "connected" or self._finished()
+        if self.state == "connecting":
+            self.net._log_event("shutdown", self.fd, (how,))
+            self.net._abort_connect(self)  # Linux: the connect is aborted
+            return
         if self.state != "connected" or self._finished():
             raise oserror(errno.ENOTCONN)
         self.net._log_event("shutdown", self.fd, (how,))
@@ -704,8 +710,9 @@ class FakeSocket(_SocketIO):
         if state == "connecting":
             return 0
         if state == "new":
-            # An unconnected TCP socket polls as POLLOUT|POLLHUP on Linux.
-            return OUT | HUP
+            # An unconnected TCP socket polls as POLLOUT|POLLHUP on Linux
+            # (and POLLERR with an error pending: an aborted connect).
+            return OUT | HUP | ERR if self.err else OUT | HUP
         mask = ERR if self.err else 0
         rcv_shut = self.eof_in or self.shut_rd
         snd_shut = self.shut_wr

@@ -17,6 +17,7 @@ server's scripted accept time), never at once.
 from __future__ import annotations
 
 import errno
+import heapq
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, cast
 
 from fake_net._socket import FakeSocket
@@ -51,6 +52,7 @@ class _Stream:
     _fault_verdict: Callable[[str, FakeSocket, int], Any]
     _stream_faults: Callable[[FakeSocket, bytes], bytes]
     _schedule: Callable[..., None]
+    _timers: List[Any]
     _run_due: Callable[[], None]
     _log_event: Callable[[str, Optional[int], Tuple[Any, ...]], None]
 
@@ -59,6 +61,7 @@ class _Stream:
             local_ip = "127.0.0.1" if ip.startswith("127.") else self.local_ip
             self._bind(client, local_ip, 0)
         client.state = "connecting"
+        client.err = 0  # Linux (tcp_connect_init): a new attempt clears it
         client.remote = (ip, port)
         client.side = "client"
         self._log_event("connect", client.fd, ((ip, port),))
@@ -98,6 +101,27 @@ class _Stream:
         client._refresh()
         if latency == 0:
             self._run_due()
+
+    def _abort_connect(self, client: FakeSocket) -> None:
+        """Linux (inet_shutdown on TCP_SYN_SENT, tcp_disconnect): a
+        shutdown() while a connect is under way aborts it.  The socket is
+        unconnected again (the next connect() starts anew) with ECONNRESET
+        pending, so it polls POLLOUT|POLLERR|POLLHUP and its next recv() or
+        send() raises ECONNRESET; the listener never hears of it."""
+        timers = self._timers
+        kept = [t for t in timers if all(a is not client for a in t[3])]
+        if len(kept) != len(timers):
+            heapq.heapify(kept)
+            timers[:] = kept  # the SYN (or the refusal) still on its way
+        for listener in list(self._bound.values()):
+            if client in listener.pending_q:
+                listener.pending_q.remove(client)
+        client.state = "new"
+        client.remote = None
+        client.side = None
+        client.connect_unreported = False
+        client.err = errno.ECONNRESET
+        client._refresh()
 
     def _fail_connect(self, client: FakeSocket, code: int) -> None:
         if client.state != "connecting":

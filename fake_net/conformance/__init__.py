@@ -62,6 +62,7 @@ from fake_net.conformance._connecting import (
     check_backlog,
     check_many_connections,
     check_refused_connect,
+    check_shutdown_while_connecting,
     check_socketpair,
 )
 from fake_net.conformance._differences import DIFFERENCES
@@ -121,6 +122,7 @@ __all__ = [
     "check_urgent_then_reset",
     "check_refused_connect",
     "check_backlog",
+    "check_shutdown_while_connecting",
     "check_many_connections",
     "check_socketpair",
     "check_unconnected_socket_errors",
@@ -152,6 +154,7 @@ CHECKS: List[Callable[[Any], None]] = [
     check_urgent_then_reset,
     check_refused_connect,
     check_backlog,
+    check_shutdown_while_connecting,
     check_many_connections,
     check_socketpair,
     check_unconnected_socket_errors,

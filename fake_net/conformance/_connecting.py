@@ -1,7 +1,7 @@
 """Conformance checks: connecting.
 
-A refused connect, the accept queue's backlog, many connections at once,
-and ``net.socketpair()``.
+A refused connect, the accept queue's backlog, a shutdown() that aborts a
+connect, many connections at once, and ``net.socketpair()``.
 
 The suite's rules hold (see :mod:`fake_net.conformance`).
 """
@@ -37,6 +37,7 @@ from fake_net.conformance._support import (
 __all__ = [
     "check_refused_connect",
     "check_backlog",
+    "check_shutdown_while_connecting",
     "check_many_connections",
     "check_socketpair",
 ]
@@ -135,6 +136,44 @@ def check_backlog(net: Any) -> None:
             msg = b"conn %d" % i
             client.send(msg)
             assert _recv_exactly(net, server, len(msg)) == msg
+    finally:
+        _close_all(socks)
+
+
+def check_shutdown_while_connecting(net: Any) -> None:
+    """shutdown() of a socket still connecting (beyond a full accept queue,
+    so in SYN_SENT) aborts the connect: it succeeds, the socket polls
+    POLLOUT|POLLERR|POLLHUP, recv() gives ECONNRESET once, and a new
+    connect() starts anew and completes once accept() makes room."""
+    socks: List[Any] = []
+    try:
+        listener = _listener(net, socks, backlog=0)
+        laddr = listener.getsockname()
+        first = _start_connect(net, socks, laddr)
+        wait_for(net, first, POLLOUT)
+        late = _start_connect(net, socks, laddr)
+        assert not poll_until(net, late, POLLOUT, 0.2), "late connect completed"
+        late.shutdown(2)  # SHUT_RDWR: no ENOTCONN while connecting
+        revents = wait_for(net, late, POLLOUT | POLLERR | POLLHUP)
+        assert revents & (POLLOUT | POLLERR | POLLHUP) == POLLOUT | POLLERR | POLLHUP, (
+            "a connect aborted by shutdown() polls %s, expected "
+            "POLLOUT|POLLERR|POLLHUP" % poll_names(revents)
+        )
+        assert not revents & POLLIN, "an aborted connect polls POLLIN"
+        _expect_oserror(
+            lambda: late.recv(1), errno.ECONNRESET, "recv() after the abort"
+        )
+        _expect_oserror(
+            lambda: late.recv(1), errno.ENOTCONN, "second recv() after the abort"
+        )
+        rc = late.connect_ex(laddr)
+        assert rc == errno.EINPROGRESS, (
+            "connect_ex() after an aborted connect returned %s"
+            % errno.errorcode.get(rc, rc)
+        )
+        _accept(net, socks, listener)
+        wait_for(net, late, POLLOUT, timeout=8.0)
+        assert _so_error(late) == 0, "SO_ERROR of the new connection"
     finally:
         _close_all(socks)
 
