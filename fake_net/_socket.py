@@ -372,7 +372,7 @@ class FakeSocket(_SocketIO):
             if cap is not None:
                 k = cap
                 if k <= 0:
-                    return self._eagain("send")
+                    return self._scripted_would_block(data, flags)
         if flags & _MSG_OOB:
             chunk = bytes(view[:k])
             self.sent += k
@@ -413,6 +413,17 @@ class FakeSocket(_SocketIO):
         else:
             self._reset_by_peer()
         return k
+
+    def _scripted_would_block(self, data: Any, flags: int) -> int:
+        """A fault cut this send to 0 bytes: EWOULDBLOCK on a non-blocking
+        socket (or with MSG_DONTWAIT).  A blocking send never fails so on
+        Linux (it sleeps in sk_stream_wait_memory), so there the fault is a
+        stall: the rest of the world runs one pass, then the send goes on."""
+        if self.timeout == 0.0 or flags & _MSG_DONTWAIT:
+            self.net._log_event("error", self.fd, ("send", "EAGAIN"))
+            raise oserror(errno.EAGAIN)
+        self.net._run_world()
+        return self.send(data, flags)
 
     def _send_blocked(self, data: Any, flags: int) -> int:
         """send() found no room (or a connect under way): EAGAIN on a

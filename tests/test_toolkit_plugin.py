@@ -183,7 +183,11 @@ def test_a_failure_reports_seed_plan_trace_and_a_command_that_reproduces_it(proj
     assert reported(r.stdout, "seed") == ["6"]
     plan = FaultPlan.random(6, closes=False)
     assert reported(r.stdout, "plan") == [repr(plan)]
-    assert "  - send #2 accepts at most" in r.stdout
+    # The report lists the plan's entries in words: seed 6's send #2 is
+    # cut to 0 bytes (EWOULDBLOCK), its send #3 to a few.
+    assert plan.sends[1] == 0 and plan.sends[2]
+    assert "  - send #2 fails with EWOULDBLOCK" in r.stdout
+    assert "  - send #3 accepts at most %d" % plan.sends[2] in r.stdout
     (command,) = reported(r.stdout, "reproduce")
     assert command == (
         "python -m pytest test_sim.py::test_lossy --sim-seed=6 --sim-faults"

@@ -53,10 +53,13 @@ should buffer what it is asked to send, as ``async_chat`` or
 ``reset(side, after)``
     the connection is reset after ``after`` more bytes have reached that
     side (``PeerReset``); at most once.
-``close_client()``
+``close_client(settled)``
     the client's dispatcher closes, once something was sent (a close before
     any send tests little and ends the example early); no more sends or
-    fault rules follow.
+    fault rules follow.  With ``settled=True`` the loop first runs until the
+    network is quiet and the final checks run (the connection is still
+    intact): a client that closes once everything was answered, so that a
+    reply lost before an early close is still caught.
 
 The fault rules are there with ``faults=True`` (the default), the close with
 ``closes=True``; the reset is both a fault and a close, so it needs both.
@@ -470,14 +473,29 @@ class _ProtocolMachine(RuleBasedStateMachine):
     def user_invariants(self) -> None:
         self._run_checks(self._config.invariants, "invariants", self._where())
 
+    def _settle_and_check(self, moment: str) -> None:
+        """Let the network settle, then run the final checks."""
+        view = self.view
+        view.quiet = self._advance(SETTLE_ITERATIONS)
+        if view.quiet:
+            where = "%s, once the network was quiet" % moment
+        else:
+            where = "%s; the network was NOT quiet after %d loop iterations" % (
+                moment,
+                SETTLE_ITERATIONS,
+            )
+        self._run_checks(self._config.final, "final", where)
+        view.quiet = False
+
     def teardown(self) -> None:
         view = self.view
         try:
             if sys.exc_info()[1] is self._outer_exc:
                 # Nothing is failing: let the network settle, then check.
-                view.quiet = self._advance(SETTLE_ITERATIONS)
                 view.steps.append("teardown")
-                if view.quiet:
+                quiet = self._advance(SETTLE_ITERATIONS)
+                view.quiet = quiet
+                if quiet:
                     where = "at teardown, once the network was quiet"
                 else:
                     where = (
@@ -631,9 +649,15 @@ def protocol_machine(
         if closes:
 
             @precondition(lambda self: self._client_open() and bool(self.view._sent))
-            @rule()
-            def close_client(self) -> None:
-                self.view.steps.append("close_client()")
+            @rule(settled=st.sampled_from([True, True, True, False]))
+            def close_client(self, settled: bool) -> None:
+                self.view.steps.append("close_client(settled=%r)" % settled)
+                if settled:
+                    # A client that closes once everything is answered: the
+                    # connection is still intact and the network quiet, so
+                    # the final checks hold here too (without this, a close
+                    # drawn early hides a reply lost before it).
+                    self._settle_and_check("before close_client(settled=True)")
                 self.view.closed = True
                 self.view.client.close()
 
