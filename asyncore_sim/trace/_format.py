@@ -7,7 +7,7 @@ is one event per line, readable and diffable::
     # network: fake
     0.000000 socket 3 AF_INET SOCK_STREAM
     0.000000 connect 3 @127.0.0.1:8080 -> EINPROGRESS
-    0.001000 wait - 30.0 3:rwx -> 3:w
+    0.001000 wait - select 30.0 3:rwx -> 3:w
     0.001000 writable 3 EchoClient -> True
     0.001000 handle_write 3 EchoClient
     0.001000 send 3 512 -> 512 "Lorem ipsum\\n..."
@@ -33,9 +33,92 @@ as POSIX allocates), so a trace recorded on real sockets does not depend on
 what else the process had open.  Nothing in a trace depends on ``id()``,
 the wall clock of day, the machine or ``PYTHONHASHSEED``.
 
-Callback events are named after the method (``readable``, ``writable``,
-``handle_read``, ``handle_close``...) and carry the dispatcher's class name;
-I/O events are named after the socket call.
+Every event kind, with one example each (time stamps left out).  I/O
+events, one per call the program made through its network, are named after
+the call; ``-> !ENAME`` after any of them but ``file`` and ``socketpair``
+means the call raised that error instead.
+
+``socket 3 AF_INET SOCK_STREAM``
+    a socket was made, and is descriptor 3 (``socket - AF_INET SOCK_STREAM
+    -> !EMFILE``: none could be).
+``socketpair 3 -> 4``
+    two connected sockets were made: descriptors 3 and 4.
+``file 3``
+    a ``file_dispatcher`` wrapped a file (or pipe) descriptor, 3 here.
+``wait - select 1 3:rx,4:rwx -> 3:r,4:w``
+    a readiness wait, the one call that may block (it has no descriptor,
+    hence ``-``): by ``select`` (or ``poll``, ``epoll``), with a timeout of
+    1 second (``None``: none), for the interest ``3:rx,4:rwx`` (fd 3 for
+    reading and exceptional conditions, fd 4 for reading, writing and
+    exceptional conditions); the answer: fd 3 is readable and fd 4
+    writable.  The letters: ``r`` readable (POLLIN, select's first list),
+    ``w`` writable (POLLOUT, the second), ``x`` urgent data (POLLPRI, the
+    third, where asyncore puts every descriptor), ``e`` error (POLLERR),
+    ``h`` hang-up (POLLHUP), ``n`` not open (POLLNVAL).  ``-> '0'``: nothing
+    was ready, the wait timed out (or, with timeout 0, a poll found
+    nothing); an interest of ``'0'``: it waited on no descriptor.  (``0``
+    is quoted because a bare ``0`` reads as a number; the file keeps that
+    spelling, and the reports of ``diff``, ``replay`` and ``check`` show
+    ``-> nothing ready (timed out after 1 s)`` instead.)
+``sleep - 1.0``
+    the loop had no descriptor to wait for and slept its timeout, as
+    CPython 3.11's select loop does.
+``bind 3 @127.0.0.1:8080``
+    fd 3 was bound to that address (port 0: the system picks one).
+``listen 3 5``
+    fd 3 listens, with a backlog of 5.
+``connect 4 @127.0.0.1:8080 -> EINPROGRESS``
+    fd 4 began a non-blocking connect (``connect_ex``), which returned
+    EINPROGRESS, by name (``-> 0``: connected at once; a blocking
+    ``connect`` that failed: ``-> !ECONNREFUSED``).
+``accept 3 -> 5 @127.0.0.1:39188``
+    fd 3 accepted a connection: the new socket is fd 5, its peer at that
+    address (``-> !EAGAIN``: there was none).
+``send 4 13 -> 7 "hello, "``
+    fd 4 was offered 13 bytes and took the first 7, shown exactly
+    (``send 4 1 MSG_OOB -> 1 "!"``: urgent data).
+``recv 5 256 -> "hello, "``
+    fd 5 read with a buffer of 256 and got those bytes (``-> ""``: the peer
+    had closed; ``recv 5 1 MSG_OOB``: urgent data).
+``shutdown 4 SHUT_WR``
+    fd 4 shut down its sending side.
+``getsockopt 4 SOL_SOCKET SO_ERROR -> 0``
+    fd 4 read an option: SO_ERROR, no pending error (``-> ECONNREFUSED``:
+    that pending error, by name; on a file, which has no options,
+    ``-> !AttributeError``).
+``setsockopt 3 SOL_SOCKET SO_REUSEADDR 1``
+    fd 3 set an option, to 1.
+``getsockname 3 -> @127.0.0.1:39188``
+    fd 3's own address (a port the system picked shows here first).
+``getpeername 5 -> @127.0.0.1:54385``
+    the address of fd 5's peer.
+``close 3``
+    fd 3 was closed; its number is free for the next descriptor.
+
+Callback events, one per dispatcher method the loop called, are named
+after the method and carry the dispatcher's descriptor and class name:
+
+``readable 3 EchoServer -> True``
+    the loop asked whether the dispatcher wants to read; the answer
+    decides the interest of the next ``wait`` (``r``, and ``x`` always).
+``writable 3 EchoServer -> False``
+    the same for writing (``w``).
+``handle_accept 3 EchoServer``
+    its listening socket has a connection to accept.
+``handle_connect 4 EchoClient``
+    its connect completed (called once, before the first read or write).
+``handle_read 5 EchoHandler``
+    its descriptor is readable.
+``handle_write 4 EchoClient``
+    its descriptor is writable.
+``handle_expt 4 EchoClient``
+    urgent (out-of-band) data arrived.
+``handle_close 4 EchoClient``
+    the connection is closed (the peer closed, or an error ended it).
+``handle_error 3 FileReader``
+    a callback raised; the loop called ``handle_error()``.
+``found_terminator 5 EchoHandler``
+    an ``async_chat`` found its terminator in the data read.
 
 The header lines (``# key: value``) say where the run came from.
 ``# program:`` is the recorded program's path relative to the trace file's

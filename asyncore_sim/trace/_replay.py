@@ -22,6 +22,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 
 import asyncore_seam as _seam
 from asyncore_sim.asyncore import ExitNow
+from asyncore_sim.trace._compare import format_data, readable_line
 from asyncore_sim.trace._format import Trace, TraceEvent
 from asyncore_sim.trace._values import (
     Err,
@@ -105,7 +106,11 @@ class ReplayNetwork:
         if ev.kind != kind or ev.fd != fd or ev.args != args:
             raise ReplayDiverged(
                 "event %d: the recording has\n    %s\nbut the program called\n    %s"
-                % (index, ev.line(), TraceEvent(ev.time, kind, fd, args).line()),
+                % (
+                    index,
+                    readable_line(ev),
+                    readable_line(TraceEvent(ev.time, kind, fd, args)),
+                ),
                 index,
             )
         self._pos += 1
@@ -130,7 +135,7 @@ class ReplayNetwork:
         if ev.kind != "socket":
             raise ReplayDiverged(
                 "event %d: the recording has\n    %s\nbut the program made a socket"
-                % (index, ev.line()),
+                % (index, readable_line(ev)),
                 index,
             )
         self._next(
@@ -221,6 +226,30 @@ class ReplayPoller:
         pass
 
 
+def _tried_to_send(
+    net: ReplayNetwork, diverged: ReplayDiverged, data: bytes
+) -> ReplayDiverged:
+    """``diverged`` at a send, its report completed with the bytes the
+    program tried to send (and where they first differ from the recorded
+    send's, when the recording has a send there)."""
+    more = "\n  the program tried to send %s" % format_data(data)
+    if net._pos < len(net._io):
+        ev = net._io[net._pos][1]
+        sent = ev.result[1] if ev.kind == "send" and ev.result else None
+        if isinstance(sent, bytes):
+            k = next(
+                (i for i in range(min(len(sent), len(data))) if data[i] != sent[i]),
+                None,
+            )
+            more += (
+                "\n  (the recorded send's bytes first differ at byte %d)" % k
+                if k is not None
+                else "\n  (they agree with the recorded send's bytes on the "
+                "first %d)" % min(len(sent), len(data))
+            )
+    return ReplayDiverged(str(diverged) + more, diverged.index)
+
+
 class ReplaySocket:
     """A socket (or file) whose every answer comes from the recording."""
 
@@ -268,15 +297,28 @@ class ReplaySocket:
         return ReplaySocket(self.net, fd), _address(addr)
 
     def send(self, data: Any, flags: int = 0) -> int:
-        ev = self._call("send", size_args(len(data), flags))
+        try:
+            ev = self._call("send", size_args(len(data), flags))
+        except ReplayDiverged as e:
+            raise _tried_to_send(self.net, e, bytes(data)) from None
         assert ev.result is not None
         n, sent = ev.result
         if bytes(data[:n]) != sent:
             index = self.net._io[self.net._pos - 1][0]  # the event just played
             k = next((i for i in range(min(len(sent), n)) if data[i] != sent[i]), 0)
+            s = max(0, k - 20)
             raise ReplayDiverged(
                 "event %d: the program sent other bytes than the recording on fd %d "
-                "(first difference at byte %d of the send)" % (index, self.fd, k),
+                "(first difference at byte %d of the send)\n"
+                "  the recording sent         %s\n"
+                "  the program tried to send  %s"
+                % (
+                    index,
+                    self.fd,
+                    k,
+                    format_data(sent, 60, s),
+                    format_data(bytes(data), 60, s),
+                ),
                 index,
             )
         return int(n)
