@@ -14,6 +14,10 @@ seeded random source (never the global random), and only for a rule that is
 reached and matches; a stream rule fires at most once per connection end;
 connections and descriptors are visited in order (``_sockets``, sorted fds),
 never by set or hash order.
+
+Each rule's uses are also counted (a :class:`~fake_net._coverage.RuleUse`
+per rule, in ``_rule_uses``), never by drawing, so that ``_coverage`` can
+say which faults never fired (``net.unfired_faults()``).
 """
 
 from __future__ import annotations
@@ -23,19 +27,22 @@ from random import Random
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from fake_net import _faults
+from fake_net._coverage import RuleUse, _Coverage
 from fake_net._socket import FakeSocket
 
 __all__ = ["_Injector"]
 
 
-class _Injector:
-    """FakeNetwork's fault rules: ``add_fault()`` and where the rules act."""
+class _Injector(_Coverage):
+    """FakeNetwork's fault rules: ``add_fault()`` and where the rules act
+    (and, from ``_Coverage``, ``unfired_faults()``)."""
 
     # This part's state (set by FakeNetwork.__init__).
     faults: List[_faults.Fault]
     _fault_uses: List[int]  # how often each rule fired
     _fault_calls: List[int]  # matching calls seen, per scripted rule
     _fired: Dict[Tuple[int, int, str], bool]  # (rule, conn, side): stream rules
+    _rule_uses: List[RuleUse]  # per rule: calls met, for fault coverage
     _send_rules: bool
     _recv_rules: bool
     _deliver_rules: bool
@@ -59,6 +66,11 @@ class _Injector:
         self.faults.append(fault)
         self._fault_uses.append(0)
         self._fault_calls.append(0)
+        if index == 0:
+            # Made with the first rule, as FakeNetwork.__init__ makes the
+            # other per-rule lists empty before installing any.
+            self._rule_uses = []
+        self._rule_uses.append(RuleUse())
         site = fault.site
         if site == "send":
             self._send_rules = True
@@ -92,8 +104,11 @@ class _Injector:
             match = _faults.Match(fd=match.fd, conn=match.conn, side=match.side)
         if not match.matches(sock):
             return False
+        use = self._rule_uses[index]
+        use.seen += 1
         if fault.probability < 1.0 and self.random.random() >= fault.probability:
             return False
+        use.drawn += 1
         return True
 
     def _fire(
@@ -121,7 +136,14 @@ class _Injector:
                 call = self._fault_calls[index]
                 self._fault_calls[index] = call + 1
                 verdict = fault.verdict_at(call, n)  # type: ignore[attr-defined]
+                if verdict is None and sized:
+                    script = fault.sizes  # type: ignore[attr-defined]
+                    if call < len(script):
+                        self._rule_uses[index].misses[call] = n  # coverage
             elif sized:
+                use = self._rule_uses[index]
+                if n > use.reach:
+                    use.reach = n
                 verdict = fault.verdict(n, self.random)  # type: ignore[attr-defined]
             else:
                 verdict = fault.verdict(self.random)  # type: ignore[attr-defined]
@@ -143,7 +165,12 @@ class _Injector:
             if fault.site != "stream":
                 continue
             offset = getattr(fault, "after_bytes", None)
-            if offset is None or not (start <= offset <= end):
+            if offset is None:
+                continue
+            use = self._rule_uses[index]
+            if end > use.reach and fault.match.matches(victim):
+                use.reach = end  # how far a matching end got (coverage)
+            if not (start <= offset <= end):
                 continue
             if not self._claim_stream_rule(index, fault, victim):
                 continue
@@ -160,6 +187,7 @@ class _Injector:
 
     def _timed_stream_fault(self, index: int) -> None:
         fault = self.faults[index]
+        self._rule_uses[index].reach = 0  # its moment came (coverage)
         for sock in list(self._sockets):
             if sock.state != "connected":
                 continue
@@ -202,15 +230,19 @@ class _Injector:
         spurious: List[Tuple[int, int]] = []
         for index, fault in enumerate(self.faults):
             if isinstance(fault, _faults.InterruptWait):
+                use = self._rule_uses[index]
+                use.reach = step
                 if fault.times is not None and self._fault_uses[index] >= fault.times:
                     continue
                 if fault.at_step is not None and fault.at_step != step:
                     continue
+                use.seen += 1
                 if (
                     fault.probability < 1.0
                     and self.random.random() >= fault.probability
                 ):
                     continue
+                use.drawn += 1
                 self._fault_uses[index] += 1
                 self._log_event("fault", -1, ("InterruptWait", step))
                 return True, []

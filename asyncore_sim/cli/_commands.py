@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import runpy
 import shlex
 import sys
+import tempfile
 import traceback
-from typing import Any, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 from asyncore_sim.cli._errors import INPUT_ERRORS, InputError, report
 from asyncore_sim.trace.scenario import (
@@ -25,6 +27,11 @@ from asyncore_sim.trace import (
     TraceFormatError,
     first_difference,
     format_difference,
+)
+from asyncore_sim.trace._compare import (
+    Normalization,
+    compile_mask,
+    normalization_notes,
 )
 from asyncore_sim.trace._format import (
     check_header_value,
@@ -49,8 +56,10 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "paths",
         nargs="*",
-        default=["traces"],
-        help="files or directories (default: traces)",
+        default=[],
+        help="files or directories (default: the documented runs, the traces/ "
+        "folder of the source tree asyncore-sim runs from or was installed "
+        "from, whatever the working directory)",
     )
     p.add_argument(
         "--rewrite",
@@ -67,6 +76,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "-v", "--verbose", action="store_true", help="show every difference in full"
     )
+    p.add_argument(
+        "--twice",
+        action="store_true",
+        help="run each scenario twice and report the first difference between "
+        "the two runs' traces (a determinism check)",
+    )
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser(
@@ -75,7 +90,9 @@ def add_commands(sub: Any) -> None:
         description="Run PROGRAM as __main__ with a recorder on the network and "
         "write its trace. On the real network it uses real sockets (loopback "
         "only, if you want a deterministic replay later); on fake it uses a "
-        "FakeNetwork, or a scenario's network with --scenario. The trace's "
+        "FakeNetwork, or a scenario's network with --scenario (the program "
+        "then runs as check runs it: in a fresh folder holding the scenario's "
+        "'file's, with its 'env' set). The trace's "
         "'# program:' header names PROGRAM relative to the trace file's "
         "folder, so the trace does not depend on the machine. Everything "
         "after PROGRAM is its arguments.",
@@ -118,7 +135,10 @@ def add_commands(sub: Any) -> None:
         "diff",
         help="compare two trace files",
         description="Report the first event where B departs from A, with its "
-        "index, byte offset and a diff around it. Exit 0: same, 1: different.",
+        "index, byte offset and a diff around it. If either trace is a real "
+        "recording, ephemeral ports (first seen in a getsockname, getpeername "
+        "or accept result) are renumbered <port1>, <port2>... in order of "
+        "first appearance. Exit 0: same, 1: different, 2: unusable input.",
     )
     p.add_argument("a")
     p.add_argument("b")
@@ -134,6 +154,29 @@ def add_commands(sub: Any) -> None:
         default=3,
         help="events of context (default 3)",
     )
+    p.add_argument(
+        "--mask",
+        metavar="REGEX",
+        action="append",
+        type=_mask_arg,
+        default=[],
+        help="before comparing, turn each match of REGEX in both traces' lines "
+        "(after the time stamp) into <masked>; repeatable",
+    )
+    ports = p.add_mutually_exclusive_group()
+    ports.add_argument(
+        "--keep-ports",
+        dest="ports",
+        action="store_false",
+        default=None,
+        help="compare ports as recorded, even for real recordings",
+    )
+    ports.add_argument(
+        "--renumber-ports",
+        dest="ports",
+        action="store_true",
+        help="renumber ephemeral ports whatever network the traces come from",
+    )
     p.set_defaults(func=cmd_diff)
 
     from asyncore_sim.cli._sweep import add_promote_command, add_sweep_command
@@ -143,9 +186,16 @@ def add_commands(sub: Any) -> None:
 
 
 def _count(text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError("expected a number >= 0, got %r" % text)
     return int(text)
+
+
+def _mask_arg(text: str) -> Any:
+    try:
+        return compile_mask(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 # -- running a program ------------------------------------------------------------
@@ -219,10 +269,13 @@ def cmd_record(ns: argparse.Namespace) -> int:
             check_header_value(key, value)
         except ValueError as e:
             raise InputError("%s: %s" % (ns.output, e)) from None
+    scn = None
     if ns.scenario:
         from asyncore_sim.trace.scenario import build_network
 
-        net: Any = build_network(load_scenario(ns.scenario))
+        scn = load_scenario(ns.scenario)
+        net: Any = build_network(scn)
+        _scenario_notes(scn, ns.program)
     elif ns.network == "fake":
         from fake_net import FakeNetwork
 
@@ -233,7 +286,10 @@ def cmd_record(ns: argparse.Namespace) -> int:
 
         net = RealNetwork()
     rec = Recorder(net, header=header)
-    error = _run_program(ns.program, args, rec)
+    with _scenario_folder(scn):
+        error = _run_program(
+            os.path.abspath(ns.program) if scn else ns.program, args, rec
+        )
     if not rec.events and not error:
         # Nothing reached the package: a trace with no events would replay
         # "identically" against anything.
@@ -256,17 +312,78 @@ def cmd_record(ns: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _scenario_folder(scn: Any) -> Iterator[None]:
+    """Run as ``check`` runs a scenario's program: in a fresh folder that
+    holds the scenario's ``file``s, with its ``env`` set; the working
+    directory and the environment are restored after.  ``None``: as is."""
+    if scn is None:
+        yield
+        return
+    from asyncore_sim.trace.scenario import _copy_files
+
+    saved_cwd, saved_env = os.getcwd(), {k: os.environ.get(k) for k in scn.env}
+    with tempfile.TemporaryDirectory(prefix="asyncore-sim-") as workdir:
+        _copy_files(scn, workdir)
+        os.chdir(workdir)
+        try:
+            os.environ.update(scn.env)
+            yield
+        finally:
+            os.chdir(saved_cwd)
+            for k, v in saved_env.items():
+                os.environ.pop(k, None)
+                os.environ.update({} if v is None else {k: v})
+
+
+def _scenario_notes(scn: Any, program: str) -> None:
+    """Say what of the scenario ``record`` does not use."""
+    unused = [d for d in ("expect", "trace", "source", "normalize") if getattr(scn, d)]
+    unused += ["mask"] * bool(scn.masks)
+    if scn.program and os.path.abspath(program) != scn.resolve(scn.program):
+        unused.append("program (%s is recorded)" % program)
+    if unused:
+        print(
+            "asyncore-sim: note: %s: record uses the scenario's network, env, "
+            "files and run folder; its %s line(s) are not used here"
+            % (scn.where(None), ", ".join(unused)),
+            file=sys.stderr,
+        )
+
+
+def _scenario_of(trace: Trace, path: Optional[str]) -> Any:
+    """The scenario of the trace's ``# scenario:`` header (relative to its
+    folder), or None (with a note when it is not there)."""
+    named = trace.header.get("scenario")
+    where = program_path(path, named) if named and path else ""
+    if not where:
+        return None
+    if not os.path.isfile(where):
+        print(
+            "asyncore-sim: note: %s:%d: scenario %s not found: replaying "
+            "without its env, files and run folder"
+            % (path, trace.header_lines.get("scenario", 1), where),
+            file=sys.stderr,
+        )
+        return None
+    return load_scenario(where)
+
+
 def replay_trace(
-    trace: Trace, program: str, args: List[str]
+    trace: Trace, program: str, args: List[str], path: Optional[str] = None
 ) -> Tuple[Trace, Optional[str]]:
-    """Run ``program`` on a ReplayNetwork of ``trace``; (new trace, error)."""
+    """Run ``program`` on a ReplayNetwork of ``trace``; (new trace, error).
+    Given the trace's ``path``, one recorded under a scenario replays in
+    that scenario's run folder and env."""
     from asyncore_sim.trace import ReplayNetwork
 
+    scn = _scenario_of(trace, path)
     net = ReplayNetwork(trace)
     header = dict(trace.header)
     header["network"] = "replay"
     rec = Recorder(net, header=header)
-    error = _run_program(program, args, rec)
+    with _scenario_folder(scn):
+        error = _run_program(os.path.abspath(program) if scn else program, args, rec)
     if error is None and not net.finished:
         error = "the program stopped with %d recorded I/O event(s) not replayed" % len(
             net.remaining()
@@ -306,7 +423,7 @@ def cmd_replay(ns: argparse.Namespace) -> int:
             "recording of a program that never reached asyncore-sim?)" % ns.trace
         )
     program, args = _program_of(trace, ns.trace, ns.program, list(ns.args))
-    new, error = replay_trace(trace, program, args)
+    new, error = replay_trace(trace, program, args, ns.trace)
     return _report_trace_diff(
         trace.events, new.events, ns.trace, "replay", error, print_ok=True
     )
@@ -321,15 +438,29 @@ def _report_trace_diff(
     print_ok: bool = False,
     context: int = 3,
     times: bool = True,
+    normalization: Optional[Normalization] = None,
 ) -> int:
-    diff = first_difference(expected, actual, times=times)
+    for note in normalization_notes(
+        expected, actual, normalization, exp_name, act_name
+    ):
+        print(note)
+    diff = first_difference(expected, actual, times, normalization=normalization)
     if diff is None and error is None:
         if print_ok:
             print("%s: %d events, identical" % (exp_name, len(expected)))
         return 0
     if diff is not None:
         print(
-            format_difference(diff, expected, actual, context, exp_name, act_name),
+            format_difference(
+                diff,
+                expected,
+                actual,
+                context,
+                exp_name,
+                act_name,
+                times=times,
+                normalization=normalization,
+            ),
             end="",
         )
     if error:
@@ -339,6 +470,9 @@ def _report_trace_diff(
 
 def cmd_diff(ns: argparse.Namespace) -> int:
     a, b = Trace.load(ns.a), Trace.load(ns.b)
+    ports = ns.ports
+    if ports is None:  # real recordings: the kernel chose their ports
+        ports = "real" in (a.header.get("network"), b.header.get("network"))
     return _report_trace_diff(
         a.events,
         b.events,
@@ -348,6 +482,7 @@ def cmd_diff(ns: argparse.Namespace) -> int:
         print_ok=True,
         context=ns.context,
         times=not ns.ignore_time,
+        normalization=Normalization(ports=ports, masks=tuple(ns.mask)),
     )
 
 
@@ -384,8 +519,37 @@ def _collect(paths: List[str]) -> Tuple[List[str], List[str]]:
 Row = Tuple[str, str, str, str]
 
 
+def _documented_runs() -> str:
+    """The ``traces/`` folder of the source tree this package runs from (a
+    checkout, an editable install) or was installed from (pip's
+    ``direct_url.json``): never the working directory's."""
+    import json
+    from importlib import metadata
+    from urllib.parse import unquote, urlparse
+
+    import asyncore_sim
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(asyncore_sim.__file__)))
+    places = [os.path.join(here, "traces")]
+    try:
+        raw = metadata.distribution("asyncore-sim").read_text("direct_url.json")
+        url = str(json.loads(raw or "{}").get("url", ""))
+    except (ImportError, OSError, ValueError, AttributeError):
+        url = ""
+    if url.startswith("file://"):
+        places.append(os.path.join(unquote(urlparse(url).path), "traces"))
+    for place in places:
+        if os.path.isdir(os.path.join(place, "pymotw")):
+            return place
+    raise InputError(
+        "the documented runs are not where this installation says it came "
+        "from (%s); give the folders or files to check" % ", ".join(places)
+    )
+
+
 def cmd_check(ns: argparse.Namespace) -> int:
-    scenarios, traces = _collect(ns.paths)
+    paths = list(ns.paths) or [_documented_runs()]
+    scenarios, traces = _collect(paths)
     rows: List[Row] = []
     notes: List[str] = []
     failed = bad_input = 0
@@ -420,9 +584,7 @@ def cmd_check(ns: argparse.Namespace) -> int:
         if row[3] == "DIFFERS":
             failed += 1
     if not rows:
-        raise InputError(
-            "%s: no *.scenario or *.trace files there" % ", ".join(ns.paths)
-        )
+        raise InputError("%s: no *.scenario or *.trace files there" % ", ".join(paths))
     _table(rows)
     if notes:
         print()
@@ -448,7 +610,7 @@ def _check_trace(path: str) -> Tuple[Row, List[str]]:
             "so it cannot be replayed" % _rel(path)
         ]
     program, args = _program_of(trace, path, None, [])
-    new, error = replay_trace(trace, program, args)
+    new, error = replay_trace(trace, program, args, path)
     diff = first_difference(trace.events, new.events)
     if diff is None and error is None:
         return (_rel(path), "replay", events, "ok"), []
@@ -472,6 +634,48 @@ def _rel(path: str) -> str:
     except ValueError:
         return path
     return path if rel.startswith("..") else rel
+
+
+def _check_twice_and_faults(
+    scn: Any,
+    res: Any,
+    name: str,
+    ns: argparse.Namespace,
+    problems: List[str],
+    notes: List[str],
+) -> None:
+    """check's determinism check (``--twice``: run it again, compare the
+    traces) and its line for the scenario's faults that never fired."""
+    if getattr(ns, "twice", False):
+        again = run_scenario(scn)
+        diff = first_difference(res.trace.events, again.trace.events)
+        if diff is not None:
+            problems.append("not deterministic")
+            notes.append(
+                "%s: not deterministic: a second run differs from the first:\n%s"
+                % (
+                    name,
+                    format_difference(
+                        diff,
+                        res.trace.events,
+                        again.trace.events,
+                        3,
+                        "first run",
+                        "second run",
+                    ),
+                )
+            )
+    unfired = getattr(res, "unfired", ())
+    if unfired:
+        notes.append(
+            "%s: %d fault%s never fired: %s"
+            % (
+                name,
+                len(unfired),
+                "" if len(unfired) == 1 else "s",
+                "; ".join(str(u) for u in unfired),
+            )
+        )
 
 
 def _check_scenario(scn: Any, ns: argparse.Namespace) -> Tuple[str, int, List[str]]:
@@ -500,12 +704,15 @@ def _check_scenario(scn: Any, ns: argparse.Namespace) -> Tuple[str, int, List[st
             notes.append("%s: cannot re-read the expected output: %s" % (name, e))
     res = run_scenario(scn)
     events = len(res.trace.events)
+    _check_twice_and_faults(scn, res, name, ns, problems, notes)
     if res.error:
         problems.append("error")
         notes.append("%s: the program failed:\n%s" % (name, res.error.rstrip()))
+    output_ok: Optional[bool] = None  # None: no expect line, not compared
     if scn.expect:
         expected = read_text(scn.resolve(scn.expect), "utf-8", ScenarioError)
         mismatch, used = compare_output(scn, expected, res.output)
+        output_ok = mismatch is None
         if mismatch is not None:
             problems.append("output")
             notes.append(
@@ -539,10 +746,13 @@ def _check_scenario(scn: Any, ns: argparse.Namespace) -> Tuple[str, int, List[st
             _save(res.trace, golden_path, "golden trace")
             rewritten = True
         elif not os.path.exists(golden_path):
-            problems.append("no golden trace")
+            said = {None: "not compared", True: "ok", False: "differs"}[output_ok]
+            problems.append("no golden trace; output %s" % said)
+            what = ("matched %s" if output_ok else "differs from %s") % scn.expect
             notes.append(
-                "%s: golden trace %s is missing: create it with "
-                "'asyncore-sim check --rewrite %s'" % (name, scn.trace, name)
+                "%s: golden trace %s is missing: create it with 'asyncore-sim "
+                "check --rewrite %s' (the output %s)"
+                % (name, scn.trace, name, what if scn.expect else "was not compared")
             )
         else:
             golden = Trace.load(golden_path)

@@ -8,6 +8,9 @@ is written as a trace (``OUT/<module>/<test>/seed-<S>.trace``, OUT defaulting
 to ``.asyncore-sim/sweeps``, which no test run reads).  ``asyncore-sim
 promote TRACE`` copies a chosen one under ``traces/regressions/``: committed
 there, it is a regression case that every ordinary pytest run replays.
+The summary also lists every passing seed whose faults never fired (one
+``UNFIRED`` line each: a seed whose plan outlasted the run tested less than
+it says).
 """
 
 from __future__ import annotations
@@ -36,8 +39,9 @@ def add_sweep_command(sub: Any) -> None:
         "to OUT/<module>/<test>/seed-<S>.trace (default OUT: "
         ".asyncore-sim/sweeps, which no test run reads); 'asyncore-sim promote "
         "TRACE' copies a chosen one under traces/regressions/, where every "
-        "pytest run replays it. Exit status is pytest's (0: no seed failed, 1: "
-        "some failed).",
+        "pytest run replays it. Each passing seed whose faults never fired gets "
+        "an UNFIRED line in the summary. Exit status is pytest's (0: no seed "
+        "failed, 1: some failed).",
         epilog="example: asyncore-sim sweep tests/test_echo.py --seeds 200 -n auto "
         "-- -x  (arguments after -- go to pytest)",
     )

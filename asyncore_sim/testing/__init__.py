@@ -15,6 +15,18 @@ and with it this module, in every run.
 
 from __future__ import annotations
 
-from asyncore_sim.testing._simulate import Sim, SimulationDidNotSettle, simulate
+from asyncore_sim.testing._simulate import (
+    NonDeterministicRun,
+    Sim,
+    SimulationDidNotSettle,
+    UnfiredFaultWarning,
+    simulate,
+)
 
-__all__ = ["Sim", "SimulationDidNotSettle", "simulate"]
+__all__ = [
+    "NonDeterministicRun",
+    "Sim",
+    "SimulationDidNotSettle",
+    "UnfiredFaultWarning",
+    "simulate",
+]

@@ -21,21 +21,59 @@ inside a pytest run with the asyncore-sim plugin, the run's trace is written
 to a file and the failure report names the seed, the plan, the trace file
 and the command that reproduces it (see :mod:`asyncore_sim.testing.pytest_plugin`).
 Outside pytest, ``simulate(..., trace_on_failure="run.trace")`` does the same.
+
+Faults that never fired: ``sim.unfired`` lists the faults of the run (the
+plan's entries and any rule added to ``sim.net``) that never acted, each
+with its reason (``fake_net.FakeNetwork.unfired_faults``); the pytest
+plugin warns about them (:class:`UnfiredFaultWarning`).
+
+A determinism check: a ``with`` block runs once, so the check takes the
+block as a function.  ``simulate(plan, check_determinism=True)(body)`` runs
+``body(sim)`` on a fresh network, then again on another fresh network with
+the same seed and plan, compares the two traces, and raises
+:class:`NonDeterministicRun` with the first difference (or if the second
+run raises where the first did not); it returns what the first run
+returned::
+
+    def body(sim):
+        server = EchoServer(("localhost", 0))
+        client = EchoClient(*server.address, message=b"hello")
+        sim.run()
+        return client.received
+
+    assert simulate(plan, check_determinism=True)(body) == b"hello"
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from asyncore_sim.trace import Recorder, Trace
+from asyncore_sim.trace import Recorder, Trace, first_difference, format_difference
 
-__all__ = ["Sim", "SimulationDidNotSettle", "simulate"]
+__all__ = [
+    "NonDeterministicRun",
+    "Sim",
+    "SimulationDidNotSettle",
+    "UnfiredFaultWarning",
+    "compare_runs",
+    "simulate",
+]
 
 
 class SimulationDidNotSettle(AssertionError):
     """:meth:`Sim.run` used up its iterations before the run settled."""
+
+
+class NonDeterministicRun(AssertionError):
+    """Two runs with the same seed and plan, on fresh networks, differ."""
+
+
+class UnfiredFaultWarning(UserWarning):
+    """A simulated test's faults never fired: it tested less than it says
+    (pytest: ``--sim-strict-faults`` makes it a failure)."""
 
 
 # Real time, for runs on real sockets: taken at import, before any simulated
@@ -64,6 +102,8 @@ class Sim:
         record: bool = True,
         trace_on_failure: Optional[str] = None,
         header: Optional[Dict[str, str]] = None,
+        check_determinism: bool = False,
+        drawn: bool = False,
     ) -> None:
         from fake_net import FaultPlan
 
@@ -71,15 +111,38 @@ class Sim:
             plan = FaultPlan()
         elif not isinstance(plan, FaultPlan):
             raise TypeError("plan must be a fake_net.FaultPlan, not %r" % (plan,))
+        if check_determinism and network is not None:
+            raise ValueError(
+                "simulate(check_determinism=True) makes a fresh network for each "
+                "run: it cannot be given network="
+            )
         self.plan = plan
         self.seed = seed
+        #: Checked by calling the Sim with the body (see the module doc).
+        self.check_determinism = check_determinism
+        #: The plan was drawn (from a seed), not written by the test: the
+        #: plugin does not warn about its unfired entries (see ``unfired``).
+        self.drawn = drawn
+        #: Made inside a Hypothesis example (whose plans are drawn too).
+        self.in_example = _in_hypothesis_example()
         if network is None:
             # One run, one network: its seed fixes its random source, so it
             # is not registered with Hypothesis (that costs a gc.collect()).
             network = plan.network(seed=seed, register_random=False)
-        elif plan:
-            plan.install(network)
+            first_rule = 0
+        else:
+            first_rule = len(getattr(network, "faults", ()))
+            if plan:
+                plan.install(network)
         self.net = network
+        #: The indexes in ``net.faults`` of the rules the plan installed.
+        self.plan_rules = range(first_rule, len(getattr(network, "faults", ())))
+        #: The other run of a determinism check (the first run's ``second``,
+        #: the second run's ``first``), else None.
+        self.first: Optional[Sim] = None
+        self.second: Optional[Sim] = None
+        self._header = dict(header or {})
+        record = record or check_determinism
         head = {"seed": str(seed), "plan": plan.to_json()}
         head.update(header or {})
         self.recorder: Optional[Recorder] = (
@@ -89,6 +152,7 @@ class Sim:
         self.error: Optional[BaseException] = None
         self.trace_path: Optional[str] = None
         self._saved: Optional[Dict[Any, Any]] = None
+        self._calling = False
 
     def __repr__(self) -> str:
         return "<Sim seed=%d %r>" % (self.seed, self.plan)
@@ -185,6 +249,12 @@ class Sim:
     def __enter__(self) -> "Sim":
         from asyncore_sim import asyncore as core
 
+        if self.check_determinism and not self._calling:
+            raise TypeError(
+                "simulate(check_determinism=True) runs its body twice, and a with "
+                "block runs once: pass the body as a function, "
+                "simulate(plan, check_determinism=True)(body) calls body(sim)"
+            )
         self._saved = dict(core.socket_map)
         core.socket_map.clear()
         if self.recorder is not None:
@@ -209,6 +279,53 @@ class Sim:
             core.socket_map.update(self._saved or {})
         if exc is not None and not isinstance(exc, (GeneratorExit, KeyboardInterrupt)):
             self.failed(exc)
+
+    def __call__(self, body: Callable[["Sim"], Any]) -> Any:
+        """Run ``body(sim)`` as the block of ``with sim:`` and return what it
+        returns; with ``check_determinism``, then run it again on a fresh
+        network with the same seed and plan and compare the traces
+        (:class:`NonDeterministicRun` at the first difference)."""
+        self._calling = True
+        try:
+            with self:
+                result = body(self)
+        finally:
+            self._calling = False
+        if self.check_determinism:
+            self._run_again(body)
+        return result
+
+    def _run_again(self, body: Callable[["Sim"], Any]) -> None:
+        again = Sim(self.plan, seed=self.seed, header=self._header, drawn=self.drawn)
+        again.first, self.second = self, again
+        try:
+            again(body)
+        except Exception as e:
+            err = NonDeterministicRun(
+                "not deterministic: the first run (seed %d, plan %r) passed, the "
+                "second, on a fresh network, raised %s: %s"
+                % (self.seed, self.plan, type(e).__name__, e)
+            )
+            self.failed(err)
+            raise err from e
+        text = compare_runs(self.trace, again.trace) or compare_event_lines(
+            network_events(self), network_events(again)
+        )
+        if text is not None:
+            err = NonDeterministicRun(
+                "not deterministic: two runs with seed %d and plan %r, each on a "
+                "fresh network, differ\n%s" % (self.seed, self.plan, text)
+            )
+            self.failed(err)
+            raise err
+
+    @property
+    def unfired(self) -> List[Any]:
+        """The faults of this run that never fired (so far), with their
+        reasons: ``fake_net.UnfiredFault`` values from the network's
+        ``unfired_faults()`` (empty on a network without fault rules)."""
+        fn = getattr(self.net, "unfired_faults", None)
+        return list(fn()) if fn is not None else []
 
     def failed(self, exc: BaseException) -> None:
         """Note that the run failed with ``exc`` (done by ``with``)."""
@@ -239,17 +356,80 @@ def simulate(
     network: Any = None,
     record: bool = True,
     trace_on_failure: Optional[str] = None,
+    check_determinism: bool = False,
+    drawn: bool = False,
 ) -> Sim:
     """One isolated run under ``plan`` (a :class:`fake_net.FaultPlan`; None
     for no faults) on ``network`` (default: ``plan.network(seed=seed)``).
-    Use it with ``with``; see the module docstring."""
+    Use it with ``with``, or call it with the body as a function (needed for
+    ``check_determinism``, which also records); see the module docstring.
+    ``drawn=True`` says the plan was drawn (``FaultPlan.random``, a
+    strategy), not written: the pytest plugin does not warn when its entries
+    never fire (``sim.unfired`` still lists them)."""
     return Sim(
         plan,
         seed=seed,
         network=network,
         record=record,
         trace_on_failure=trace_on_failure,
+        check_determinism=check_determinism,
+        drawn=drawn,
     )
+
+
+def compare_runs(
+    first: Trace,
+    second: Trace,
+    names: Sequence[str] = ("first run", "second run"),
+) -> Optional[str]:
+    """None if the two traces have the same events (times included), else
+    the first difference, readable (``asyncore_sim.trace.format_difference``)."""
+    diff = first_difference(first.events, second.events)
+    if diff is None:
+        return None
+    return format_difference(diff, first.events, second.events, 3, *names)
+
+
+def network_events(sim: Sim) -> Optional[List[str]]:
+    """Every event the run's simulated network logged, one line each (the
+    calls no recorder sees too: a world's stdlib clients, direct calls on
+    ``sim.net``); None on a network without a log."""
+    lines = getattr(sim.net, "event_lines", None)
+    if lines is None or not getattr(sim.net, "record", False):
+        return None
+    return list(lines())
+
+
+def compare_event_lines(
+    first: Optional[Sequence[str]],
+    second: Optional[Sequence[str]],
+    names: Sequence[str] = ("first run", "second run"),
+    context: int = 3,
+) -> Optional[str]:
+    """None if the two networks' event logs are the same (or either has
+    none), else where they first differ, with ``context`` lines around."""
+    if first is None or second is None:
+        return None
+    n = min(len(first), len(second))
+    i = next((k for k in range(n) if first[k] != second[k]), n)
+    if i == n and len(first) == len(second):
+        return None
+    if i < n:
+        head = "network event %d differs" % i
+    else:
+        longer = names[1] if len(second) > len(first) else names[0]
+        head = "network event %d: the %s has more events" % (i, longer)
+    out = [head, "--- %s (the network's own log)" % names[0], "+++ %s" % names[1]]
+    out += ["  %5d  %s" % (k, first[k]) for k in range(max(0, i - context), i)]
+    out += ["- %5d  %s" % (k, first[k]) for k in range(i, min(len(first), i + 1))]
+    out += ["+ %5d  %s" % (k, second[k]) for k in range(i, min(len(second), i + 1))]
+    return "\n".join(out) + "\n"
+
+
+def _in_hypothesis_example() -> bool:
+    hypothesis = sys.modules.get("hypothesis")
+    check = getattr(hypothesis, "currently_in_test_context", None)
+    return bool(check is not None and check())
 
 
 def _netstat(net: Any) -> str:

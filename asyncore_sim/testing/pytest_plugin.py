@@ -34,6 +34,13 @@ Sweeps (``asyncore-sim sweep``, or by hand)
     to ``--sim-trace-dir/<module>/<test>/seed-<S>.trace``.  Committed under
     ``traces/regressions/``, such a file is a regression case: every normal
     run re-runs the test with that seed and plan (``[regression-seed-S]``).
+
+Faults that never fired, and determinism (:mod:`._pytest_checks`)
+    A simulated test whose faults never fired gets an ``UnfiredFaultWarning``
+    (``--sim-strict-faults`` or ini ``sim_strict_faults``: a failure); a
+    sweep lists, per passing seed, the drawn plan's entries that never fired.
+    ``--sim-check-determinism`` (ini ``sim_check_determinism``) runs each
+    simulated test twice and fails it at the first difference of the traces.
 """
 
 from __future__ import annotations
@@ -48,10 +55,13 @@ from typing import Any, Iterator, List, Optional, Tuple
 import attrs
 import pytest
 
+from asyncore_sim.testing import _pytest_checks as checks
 from asyncore_sim.testing import _simulate as testing
 from asyncore_sim.trace import Recorder, Trace, first_difference, format_difference
 
-__all__ = ["GoldenTrace", "SimCase"]
+__all__ = ["GoldenTrace", "SimCase", "UnfiredFaultWarning"]
+
+UnfiredFaultWarning = testing.UnfiredFaultWarning
 
 #: Where committed regression cases live, under the rootdir.
 REGRESSIONS_DIR = os.path.join("traces", "regressions")
@@ -101,6 +111,31 @@ def pytest_addoption(parser: Any) -> None:
         help="asyncore-sim: where failing runs' traces are written "
         "(default .asyncore-sim/failures under the rootdir)",
     )
+    for name, text in (
+        (
+            "sim_strict_faults",
+            "fail a simulated test whose faults (plan entries, rules) never fired "
+            "(default: an UnfiredFaultWarning)",
+        ),
+        (
+            "sim_check_determinism",
+            "run each simulated test twice and fail it where the two runs' "
+            "traces differ",
+        ),
+    ):
+        group.addoption(
+            "--" + name.replace("_", "-"),
+            action="store_true",
+            default=None,
+            help="asyncore-sim: " + text,
+        )
+        parser.addini(name, "asyncore-sim: " + text, type="bool", default=False)
+
+
+def _flag(config: Any, name: str) -> bool:
+    """An on/off setting: the command line's, else the ini file's."""
+    value = config.getoption(name)
+    return bool(config.getini(name) if value is None else value)
 
 
 def pytest_configure(config: Any) -> None:
@@ -267,6 +302,7 @@ def sim_net(request: Any, _sim_case: SimCase) -> Iterator[testing.Sim]:
         plan,
         seed=_sim_case.seed,
         header={"test": _base_nodeid(request.node.nodeid, _sim_case.id)},
+        drawn=_sim_case.faults or _sim_case.kind == "regression",
     )
     sim.case = _sim_case  # type: ignore[attr-defined]
     _sims(request.node).append(sim)
@@ -307,7 +343,7 @@ def _sims(item: Any) -> List[testing.Sim]:
 # -- failure reports -------------------------------------------------------------
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: Any) -> Iterator[None]:
     seen: List[Tuple[str, testing.Sim]] = []
 
@@ -317,7 +353,7 @@ def pytest_runtest_call(item: Any) -> Iterator[None]:
     previous = testing._observer
     testing._observer = observe
     try:
-        yield
+        result = yield
     finally:
         testing._observer = previous
         # The run to report: the last simulate() block that raised, else the
@@ -327,6 +363,72 @@ def pytest_runtest_call(item: Any) -> Iterator[None]:
         chosen = failed[-1] if failed else (seen[-1][1] if seen else None)
         if chosen is not None and chosen not in _sims(item):
             item._asyncore_sim_failed = chosen
+        # Kept for the checks below and a determinism check's comparison
+        # (until the item's protocol ends): the runs entered, except those
+        # of Hypothesis examples, which are many and never compared.
+        started = [sim for what, sim in seen if what == "start"]
+        item._asyncore_sim_seen = [sim for sim in started if not sim.in_example]
+        item._asyncore_sim_examples = len(started) - len(item._asyncore_sim_seen)
+    if not getattr(item, "_asyncore_sim_second_run", False):
+        config = item.config
+        checks.check_unfired(
+            item,
+            _test_sims(item),
+            _flag(config, "sim_strict_faults"),
+            config.getoption("sim_sweep") is not None,
+        )
+    return result
+
+
+def _test_sims(item: Any) -> List[testing.Sim]:
+    """The simulated runs of ``item``'s last pass: its fixtures' (sim_net,
+    any_net), then the simulate() blocks its call entered, in order."""
+    own = _sims(item)
+    return own + [s for s in getattr(item, "_asyncore_sim_seen", ()) if s not in own]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: Any, nextitem: Any) -> Optional[bool]:
+    if not _flag(item.config, "sim_check_determinism"):
+        return None
+    checks.run_twice(item, nextitem, _runs_of, _forget_runs, _determinism_path)
+    return True
+
+
+@pytest.hookimpl(wrapper=True, specname="pytest_runtest_protocol")
+def pytest_runtest_protocol_forget(item: Any, nextitem: Any) -> Iterator[None]:
+    """Let go of the item's runs (their networks and traces) once its
+    reports are made: items live as long as the session."""
+    try:
+        return (yield)  # type: ignore[no-any-return]
+    finally:
+        _forget_runs(item)
+
+
+def _runs_of(item: Any) -> Optional[checks.Runs]:
+    if getattr(item, "_asyncore_sim_examples", 0):
+        return None  # Hypothesis replays its own examples
+    return checks.simulated_runs(
+        _test_sims(item), getattr(item, "_asyncore_sim_golden", None)
+    )
+
+
+def _forget_runs(item: Any) -> None:
+    for name in (
+        "_asyncore_sim_runs",
+        "_asyncore_sim_failed",
+        "_asyncore_sim_seen",
+        "_asyncore_sim_examples",
+        "_asyncore_sim_golden",
+    ):
+        item.__dict__.pop(name, None)
+
+
+def _determinism_path(item: Any) -> str:
+    case = getattr(getattr(item, "callspec", None), "params", {}).get("_sim_case")
+    if not isinstance(case, SimCase):
+        case = SimCase(item.config._sim_seed)
+    return _trace_path(item.config, item, case)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -362,6 +464,7 @@ def _failure_lines(item: Any, sim: testing.Sim, hypothesis: bool) -> List[str]:
         except OSError as e:
             lines.append("trace: not written (%s)" % e)
     lines.append("reproduce: %s" % command)
+    lines.extend("unfired: %s" % u for u in sim.unfired)
     if hypothesis:
         lines.append(
             "  (Hypothesis replays its failing example from its database; to pin "
@@ -439,6 +542,7 @@ class _SweepProgress:
         self.total = 0
         self.done = 0
         self.failed: List[Tuple[str, str, str]] = []
+        self.unfired: List[Tuple[str, Any, str]] = []  # (nodeid, faults, "")
         self.start = time.monotonic()
         self.last_shown = -1.0
         self.tty = sys.stdout.isatty()
@@ -450,6 +554,10 @@ class _SweepProgress:
         self.total = max(self.total, len(ids))
 
     def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.passed and report.when == "call":
+            for key, value in report.user_properties:
+                if key == checks.UNFIRED_PROPERTY:
+                    self.unfired.append((report.nodeid, value, ""))
         if report.failed and report.when in ("setup", "call"):
             found = {"trace": "", "reproduce": ""}
             for title, text in report.sections:
@@ -499,6 +607,14 @@ class _SweepProgress:
                 "to keep one as a regression case: asyncore-sim promote TRACE "
                 "(it goes under %s/; review and commit it)" % REGRESSIONS_DIR
             )
+        if self.unfired:
+            tr.write_line(
+                "%d passing run%s had faults that never fired (they tested less "
+                "than their plans say):"
+                % (len(self.unfired), "" if len(self.unfired) == 1 else "s")
+            )
+        for nodeid, faults, _ in sorted(self.unfired, key=_seed_order):
+            tr.write_line(checks.sweep_line(nodeid, faults))
 
 
 def _seed_order(failure: Tuple[str, str, str]) -> Tuple[str, int]:

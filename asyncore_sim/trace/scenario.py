@@ -132,6 +132,8 @@ class RunResult:
     output: str
     trace: Trace
     error: Optional[str]  # an exception that escaped the program, formatted
+    #: The scenario's faults that never fired (fake_net.UnfiredFault values).
+    unfired: Tuple[Any, ...] = ()
 
 
 class _Tee(io.TextIOBase):
@@ -279,7 +281,9 @@ def run_scenario(scn: Scenario) -> RunResult:
                 except BaseException:
                     error = traceback.format_exc()
                 gc.collect()
-    return RunResult(scn, out.getvalue(), rec.trace, error)
+    return RunResult(
+        scn, out.getvalue(), rec.trace, error, tuple(net.unfired_faults())
+    )
 
 
 # -- comparing output -------------------------------------------------------------
