@@ -47,11 +47,15 @@ def _quiet_pyftpdlib() -> Iterator[None]:
     log.setLevel(level)
 
 
-def _session(root: Path, plan: Any = None, seed: int = 0) -> Dict[str, Any]:
+def _session(
+    root: Path, plan: Any = None, seed: int = 0, drawn: bool = False
+) -> Dict[str, Any]:
     (root / "big.bin").write_bytes(PAYLOAD)
     os.utime(root / "big.bin", (FIXED_MTIME, FIXED_MTIME))  # a LIST line to compare
     result: Dict[str, Any] = {"replies": []}
-    with simulate(plan, seed=seed) as sim:
+    # drawn: the plan came from FaultPlan.random (its unused entries are
+    # not the test's doing, so no UnfiredFaultWarning).
+    with simulate(plan, seed=seed, drawn=drawn) as sim:
         sim.net.names["ftp.example"] = ADDRESS[0]
         auth = DummyAuthorizer()
         auth.add_user("user", "12345", str(root), perm="elradfmwMT")
@@ -105,7 +109,7 @@ def test_login_list_retr_and_stor_a_mebibyte(tmp_path: Path) -> None:
 
 
 def test_the_same_session_twice_gives_the_same_trace(tmp_path: Path) -> None:
-    plan = FaultPlan(sends=(1000, None, 7), reads=(3, 500), match=Match(side="client"))
+    plan = FaultPlan(sends=(1, None, 7), reads=(3, 5), match=Match(side="client"))
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first = _session(tmp_path / "a", plan)
@@ -126,7 +130,7 @@ def test_every_byte_arrives_under_cuts_and_delays(
         delays=drawn.delays,
         match=Match(side=side),
     )
-    result = _session(tmp_path, plan, seed=seed)
+    result = _session(tmp_path, plan, seed=seed, drawn=True)
     assert result["retr"] == PAYLOAD, plan
     assert result["stored"] == PAYLOAD, plan
 

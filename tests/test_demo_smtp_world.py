@@ -50,9 +50,11 @@ def _send(n: int) -> None:
 
 
 def _session(
-    plan: Any = None, seed: int = 0, clients: int = 2
+    plan: Any = None, seed: int = 0, clients: int = 2, drawn: bool = False
 ) -> Tuple[Any, List[Any]]:
-    with simulate(plan, seed=seed) as sim:
+    # drawn: the plan came from FaultPlan.random (its unused entries are
+    # not the test's doing, so no UnfiredFaultWarning).
+    with simulate(plan, seed=seed, drawn=drawn) as sim:
         sim.net.names.update(NAMES)
         server = SMTPServer(SERVER)
         outcomes: List[Any] = []
@@ -82,8 +84,8 @@ def test_smtplib_sends_two_mails_to_the_simulated_server() -> None:
 
 
 def test_the_same_session_twice_gives_the_same_trace() -> None:
-    first, _ = _session(FaultPlan(sends=(1, 3, None, 2), reads=(1, 2, 5)))
-    second, _ = _session(FaultPlan(sends=(1, 3, None, 2), reads=(1, 2, 5)))
+    first, _ = _session(FaultPlan(sends=(1, 3, None, 2), reads=(1, None, 5)))
+    second, _ = _session(FaultPlan(sends=(1, 3, None, 2), reads=(1, None, 5)))
     assert first.trace.dumps() == second.trace.dumps()
     assert len(first.trace.events) > 50
 
@@ -95,7 +97,7 @@ def test_mail_arrives_whole_under_cut_sends_and_reads(side: str, seed: int) -> N
     plan = FaultPlan(
         sends=plan.sends, reads=plan.reads, delays=plan.delays, match=Match(side=side)
     )
-    _, (outcomes, received) = _session(plan, seed=seed)
+    _, (outcomes, received) = _session(plan, seed=seed, drawn=True)
     assert outcomes == ["sent", "sent"], plan
     assert received == _expected(), plan
 
