@@ -9,7 +9,8 @@ Rooms, bottom up (ARCHITECTURE.md says what each holds):
     surface   asyncore_sim (the package), .compat, top-level asyncore/asynchat
               shims                              the core, the seam, real_net
     trace     asyncore_sim.trace                 everything above this line
-    toolkit   asyncore_sim.testing               ... and the traces
+    diagram   asyncore_sim.diagram               ... and the traces
+    toolkit   asyncore_sim.testing               ... and the traces, the diagrams
     cli       asyncore_sim.cli, __main__         ... and the toolkit
 
 Every ``import`` statement counts, at module level or inside a function,
@@ -45,6 +46,7 @@ ROOM_OF_PREFIX = {
     "asyncore_sim.asynchat": "core",
     "asyncore_sim.trace": "trace",
     "asyncore_sim.scenario": "trace",  # alias of asyncore_sim.trace.scenario
+    "asyncore_sim.diagram": "diagram",
     "asyncore_sim.testing": "toolkit",
     "asyncore_sim.strategies": "toolkit",  # the old names of toolkit modules
     "asyncore_sim.stateful": "toolkit",
@@ -64,8 +66,9 @@ MAY_IMPORT: Dict[str, Set[str]] = {
     "core": {"seam"},
     "surface": {"seam", "core", "real_net"},
     "trace": _BELOW_TRACE,
-    "toolkit": _BELOW_TRACE | {"trace"},
-    "cli": _BELOW_TRACE | {"trace", "toolkit"},
+    "diagram": _BELOW_TRACE | {"trace"},
+    "toolkit": _BELOW_TRACE | {"trace", "diagram"},
+    "cli": _BELOW_TRACE | {"trace", "diagram", "toolkit"},
 }
 
 

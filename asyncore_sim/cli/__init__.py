@@ -1,8 +1,9 @@
 """The command line: ``asyncore-sim`` / ``python -m asyncore_sim``.
 
-``demo`` (:mod:`._demo`), ``check``/``record``/``replay``/``diff``
-(:mod:`._commands`) and ``sweep`` (:mod:`._sweep`).  The top layer: it may
-use everything below it, and nothing imports it but ``asyncore_sim.__main__``.
+``demo`` (:mod:`._demo`), ``check`` (:mod:`._check`),
+``record``/``replay``/``diff`` (:mod:`._commands`), ``show`` (:mod:`._show`)
+and ``sweep`` (:mod:`._sweep`). The top layer: it may use everything below
+it, and nothing imports it but ``asyncore_sim.__main__``.
 
 Exit status: 0 all is well, 1 something differs (or the program failed), 2
 unusable input, reported as ``asyncore-sim: error: file:line: what is wrong``
@@ -38,9 +39,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         description="Run classic asyncore echo handlers on the real network "
         "(127.0.0.1) once per readiness method and report what was echoed.",
     )
+    from asyncore_sim.cli._check import add_check_command
     from asyncore_sim.cli._commands import add_commands
 
+    add_check_command(sub)
     add_commands(sub)
+    from asyncore_sim.cli._show import add_show_command
+
+    add_show_command(sub)
     argv = list(sys.argv[1:] if argv is None else argv)
     # sweep and replay hand what follows "--" to pytest or to the program:
     # before it, every option is the command's own.
