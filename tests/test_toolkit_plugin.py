@@ -195,6 +195,11 @@ def test_a_failure_reports_seed_plan_trace_and_a_command_that_reproduces_it(proj
     (trace_file,) = reported(r.stdout, "trace")
     trace = Trace.load(os.path.join(str(project), trace_file))
     assert trace.header["seed"] == "6"
+    # Its sequence diagram is drawn next to it.
+    (diagram,) = reported(r.stdout, "diagram")
+    assert diagram == trace_file[: -len(".trace")] + ".html"
+    page = (project / diagram).read_text()
+    assert page.startswith("<!DOCTYPE html>") and "send" in page
     assert FaultPlan.from_json(trace.header["plan"]) == plan
     assert trace.header["reproduce"] == command
     first = trace.dumps()
@@ -257,7 +262,13 @@ def test_a_sweep_writes_each_failing_seed_and_a_committed_one_is_replayed(projec
     assert failed, r.stdout
     assert "test_seeded[" not in " ".join(re.findall(r"^FAILED .*", r.stdout, re.M))
     written = sorted(os.listdir(out / "test_sim" / "test_lossy"))
-    assert written == sorted("seed-%s.trace" % s for s in failed)
+    assert written == sorted(
+        "seed-%s.%s" % (s, ext) for s in failed for ext in ("html", "trace")
+    )
+    # The summary names each failing seed's trace and its diagram.
+    assert len(re.findall(r"^    diagram: .*seed-\d+\.html$", r.stdout, re.M)) == len(
+        failed
+    ), r.stdout
     seed = failed[0]
     trace = Trace.load(str(out / "test_sim" / "test_lossy" / ("seed-%s.trace" % seed)))
     assert FaultPlan.from_json(trace.header["plan"]) == FaultPlan.random(
@@ -331,7 +342,9 @@ def test_the_sweep_command_spreads_seeds_over_xdist_workers(project):
     )
     assert failing and all(100 <= int(s) < 110 for s in failing)
     written = os.listdir(project / "found" / "test_sim" / "test_lossy")
-    assert sorted(written) == sorted("seed-%s.trace" % s for s in failing)
+    assert sorted(w for w in written if w.endswith(".trace")) == sorted(
+        "seed-%s.trace" % s for s in failing
+    )
 
 
 def test_the_readme_sweep_example_finds_the_documented_defects(tmp_path):
@@ -349,7 +362,9 @@ def test_the_readme_sweep_example_finds_the_documented_defects(tmp_path):
     failed = re.findall(r"^FAILED \S+::(test_\w+)\[sim-seed-(\d+)\]$", r.stdout, re.M)
     assert failed and {name for name, _ in failed} == {"test_documented"}
     written = os.listdir(tmp_path / "test_echo_sweep" / "test_documented")
-    assert sorted(written) == sorted("seed-%s.trace" % s for _, s in failed)
+    assert sorted(w for w in written if w.endswith(".trace")) == sorted(
+        "seed-%s.trace" % s for _, s in failed
+    )
 
 
 def test_a_default_sweep_feeds_nothing_into_ordinary_runs_until_promoted(project):
@@ -367,7 +382,7 @@ def test_a_default_sweep_feeds_nothing_into_ordinary_runs_until_promoted(project
     failing = re.findall(r"^FAILED (test_sim\.py::\S+)$", r.stdout, re.M)
     assert failing and len(failing) == len(set(failing))  # each listed once
     sweeps = project / ".asyncore-sim" / "sweeps" / "test_sim" / "test_lossy"
-    written = sorted(os.listdir(sweeps))
+    written = sorted(w for w in os.listdir(sweeps) if w.endswith(".trace"))
     assert written and not (project / "traces" / "regressions").exists()
     assert collected() == before  # nothing the sweep wrote is collected
     assert "asyncore-sim promote TRACE" in r.stdout

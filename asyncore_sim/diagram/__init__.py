@@ -18,6 +18,8 @@ on it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from asyncore_sim.diagram._build import build_diagram
 from asyncore_sim.diagram._model import (
     Arrow,
@@ -29,7 +31,11 @@ from asyncore_sim.diagram._model import (
     Row,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    from asyncore_sim.trace import Trace
+
 __all__ = [
+    "page_of_trace",
     "Arrow",
     "Connection",
     "Diagram",
@@ -39,3 +45,16 @@ __all__ = [
     "Row",
     "build_diagram",
 ]
+
+
+def page_of_trace(trace: "Trace", path: str) -> str:
+    """The HTML page of ``trace`` (saved at ``path``), with the faults of
+    its ``# plan:`` or scenario located: what ``asyncore-sim show`` writes,
+    and what a failing test's report names next to its trace."""
+    from asyncore_sim.diagram._faults import rules_of_trace
+    from asyncore_sim.diagram._html import render_html
+
+    rules, words, notes = rules_of_trace(trace, path)
+    d = build_diagram(trace, path, rules, words)
+    d.notes.extend(notes)
+    return render_html([d], [path])

@@ -449,6 +449,31 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
     report.sections.append(("asyncore-sim", "\n".join(lines)))
 
 
+#: A failing test's diagram is drawn up to this many events (about 10 us an
+#: event: 50 ms at most); a longer trace gets the command that draws it.
+DIAGRAM_EVENTS = 5_000
+
+
+def _diagram_line(trace: Any, path: str) -> str:
+    """Draw the failing run's sequence diagram next to its trace."""
+    page = os.path.splitext(path)[0] + ".html"
+    if len(trace.events) > DIAGRAM_EVENTS:
+        return "diagram: asyncore-sim show %s -o %s  (not drawn: %d events)" % (
+            os.path.relpath(path),
+            os.path.relpath(page),
+            len(trace.events),
+        )
+    from asyncore_sim.diagram import page_of_trace
+
+    try:
+        text = page_of_trace(trace, path)
+        with open(page, "w", encoding="utf-8") as f:
+            f.write(text)
+    except Exception as e:  # the report must not fail for its drawing
+        return "diagram: not drawn (%s: %s)" % (type(e).__name__, e)
+    return "diagram: %s" % os.path.relpath(page)
+
+
 def _failure_lines(item: Any, sim: testing.Sim, hypothesis: bool) -> List[str]:
     config = item.config
     case: SimCase = getattr(sim, "case", SimCase(sim.seed))
@@ -461,6 +486,7 @@ def _failure_lines(item: Any, sim: testing.Sim, hypothesis: bool) -> List[str]:
         try:
             sim.save_trace(path)
             lines.append("trace: %s" % os.path.relpath(path))
+            lines.append(_diagram_line(sim.trace, path))
         except OSError as e:
             lines.append("trace: not written (%s)" % e)
     lines.append("reproduce: %s" % command)
@@ -541,7 +567,7 @@ class _SweepProgress:
         self.seeds = seeds
         self.total = 0
         self.done = 0
-        self.failed: List[Tuple[str, str, str]] = []
+        self.failed: List[Tuple[str, ...]] = []
         self.unfired: List[Tuple[str, Any, str]] = []  # (nodeid, faults, "")
         self.start = time.monotonic()
         self.last_shown = -1.0
@@ -559,14 +585,16 @@ class _SweepProgress:
                 if key == checks.UNFIRED_PROPERTY:
                     self.unfired.append((report.nodeid, value, ""))
         if report.failed and report.when in ("setup", "call"):
-            found = {"trace": "", "reproduce": ""}
+            found = {"trace": "", "diagram": "", "reproduce": ""}
             for title, text in report.sections:
                 if title.endswith("asyncore-sim"):
                     for line in text.splitlines():
                         key, _, value = line.partition(": ")
                         if key in found and not found[key]:
                             found[key] = value
-            self.failed.append((report.nodeid, found["trace"], found["reproduce"]))
+            self.failed.append(
+                (report.nodeid, found["trace"], found["diagram"], found["reproduce"])
+            )
         if report.when != "teardown":
             return
         self.done += 1
@@ -596,10 +624,12 @@ class _SweepProgress:
             "%d runs, %d failing, %.1fs"
             % (self.done, len(self.failed), time.monotonic() - self.start)
         )
-        for nodeid, trace, command in sorted(self.failed, key=_seed_order):
+        for nodeid, trace, diagram, command in sorted(self.failed, key=_seed_order):
             tr.write_line("FAILED %s" % nodeid)
             if trace:
                 tr.write_line("    trace: %s" % trace)
+            if diagram:
+                tr.write_line("    diagram: %s" % diagram)
             if command:
                 tr.write_line("    reproduce: %s" % command)
         if self.failed:
@@ -617,7 +647,7 @@ class _SweepProgress:
             tr.write_line(checks.sweep_line(nodeid, faults))
 
 
-def _seed_order(failure: Tuple[str, str, str]) -> Tuple[str, int]:
+def _seed_order(failure: Tuple[str, ...]) -> Tuple[str, int]:
     m = re.search(r"^(.*)\[(?:.*-)?sim-seed-(\d+)(?:-.*)?\]$", failure[0])
     return (m.group(1), int(m.group(2))) if m else (failure[0], -1)
 
