@@ -43,9 +43,25 @@ def add_sweep_command(sub: Any) -> None:
         "an UNFIRED line in the summary. Exit status is pytest's (0: no seed "
         "failed, 1: some failed).",
         epilog="example: asyncore-sim sweep tests/test_echo.py --seeds 200 -n auto "
-        "-- -x  (arguments after -- go to pytest)",
+        "-- -x  (arguments after -- go to pytest); in a CI matrix of 4 jobs: "
+        "sweep TESTS --seeds 1000 --shard K/4 --out OUT, then sweep --merge DIR "
+        "over the gathered OUT folders",
     )
-    p.add_argument("tests", nargs="+", help="test files, directories or node ids")
+    p.add_argument(
+        "tests", nargs="*", help="test files, directories or node ids"
+    )
+    p.add_argument(
+        "--shard",
+        metavar="K/M",
+        help="run only the K-th of M equal parts of the seed range (a CI "
+        "matrix of M jobs); writes OUT/shard-K-of-M.xml (JUnit) and .json",
+    )
+    p.add_argument(
+        "--merge",
+        metavar="DIR",
+        help="instead of running, merge the shard summaries found under DIR "
+        "into one report (exit 1 if any seed failed)",
+    )
     p.add_argument(
         "--seeds", type=int, default=100, metavar="N", help="how many (default 100)"
     )
@@ -76,6 +92,8 @@ def _have_xdist() -> bool:
 def _check_arguments(ns: argparse.Namespace) -> None:
     from asyncore_sim.cli._errors import InputError
 
+    if not ns.tests:
+        raise InputError("sweep: give the tests to sweep (or --merge DIR)")
     if ns.seeds < 1:
         raise InputError("sweep: --seeds must be >= 1, got %d" % ns.seeds)
     if ns.start < 0:
@@ -91,11 +109,31 @@ def _check_arguments(ns: argparse.Namespace) -> None:
 def sweep_argv(ns: argparse.Namespace) -> List[str]:
     """The pytest command line the sweep runs."""
     _check_arguments(ns)
+    start, seeds = ns.start, ns.seeds
+    extra: List[str] = []
+    if getattr(ns, "shard", None):
+        from asyncore_sim.cli._errors import InputError
+        from asyncore_sim.cli._shards import parse_shard, shard_files, shard_range
+
+        k, total = parse_shard(ns.shard)
+        start, seeds = shard_range(ns.start, ns.seeds, k, total)
+        if seeds == 0:
+            raise InputError(
+                "sweep: shard %d/%d of %d seeds holds none: use at most %d shards"
+                % (k, total, ns.seeds, ns.seeds)
+            )
+        junit, summary = shard_files(os.path.abspath(ns.out), k, total)
+        extra = [
+            "--junitxml=%s" % junit,
+            "--sim-sweep-summary=%s" % summary,
+            "--sim-sweep-shard=%d/%d" % (k, total),
+        ]
     argv = [sys.executable, "-m", "pytest", *ns.tests]
     argv += [
-        "--sim-sweep=%d" % ns.seeds,
-        "--sim-sweep-start=%d" % ns.start,
+        "--sim-sweep=%d" % seeds,
+        "--sim-sweep-start=%d" % start,
         "--sim-trace-dir=%s" % os.path.abspath(ns.out),
+        *extra,
         "-q",
         "--no-header",
         # The sweep's own summary lists each failure with its trace and
@@ -110,6 +148,10 @@ def sweep_argv(ns: argparse.Namespace) -> List[str]:
 
 
 def cmd_sweep(ns: argparse.Namespace) -> int:
+    if getattr(ns, "merge", None):
+        from asyncore_sim.cli._shards import cmd_merge
+
+        return cmd_merge(ns.merge)
     argv = sweep_argv(ns)
     if ns.jobs not in ("0", 0) and not _have_xdist():
         print(

@@ -105,6 +105,19 @@ def pytest_addoption(parser: Any) -> None:
         help="asyncore-sim: first seed of a sweep (default 0)",
     )
     group.addoption(
+        "--sim-sweep-summary",
+        default=None,
+        metavar="FILE",
+        help="asyncore-sim: write the sweep's results to FILE (JSON), for "
+        "asyncore-sim sweep --merge",
+    )
+    group.addoption(
+        "--sim-sweep-shard",
+        default=None,
+        metavar="K/M",
+        help="asyncore-sim: the sweep is shard K of M (recorded in the summary)",
+    )
+    group.addoption(
         "--sim-trace-dir",
         default=None,
         metavar="DIR",
@@ -162,6 +175,9 @@ def pytest_configure(config: Any) -> None:
     sweep = config.getoption("sim_sweep")
     if sweep is not None and sweep < 1:
         raise pytest.UsageError("--sim-sweep: expected N >= 1, got %d" % sweep)
+    shard = config.getoption("sim_sweep_shard")
+    if shard is not None and not re.fullmatch(r"[1-9][0-9]*/[1-9][0-9]*", shard):
+        raise pytest.UsageError("--sim-sweep-shard: expected K/M, got %r" % shard)
     if sweep is not None and not hasattr(config, "workerinput"):
         config.pluginmanager.register(_SweepProgress(config, sweep), "sim-sweep")
 
@@ -645,6 +661,35 @@ class _SweepProgress:
             )
         for nodeid, faults, _ in sorted(self.unfired, key=_seed_order):
             tr.write_line(checks.sweep_line(nodeid, faults))
+        summary = self.config.getoption("sim_sweep_summary")
+        if summary:
+            self._write_summary(tr, summary)
+
+    def _write_summary(self, tr: Any, path: str) -> None:
+        from asyncore_sim.testing._sweep_summary import write_summary
+
+        spec = self.config.getoption("sim_sweep_shard")
+        shard = None
+        if spec:
+            k, _, m = spec.partition("/")
+            shard = (int(k), int(m))
+        try:
+            write_summary(
+                path,
+                shard=shard,
+                start=self.config.getoption("sim_sweep_start"),
+                seeds=self.seeds,
+                runs=self.done,
+                failed=[(f[0], f[1], f[2], f[3]) for f in self.failed],
+                unfired=[
+                    (nodeid, checks.sweep_line(nodeid, faults))
+                    for nodeid, faults, _ in self.unfired
+                ],
+            )
+        except OSError as e:
+            tr.write_line("sweep summary not written: %s: %s" % (path, e))
+            return
+        tr.write_line("sweep summary: %s" % os.path.relpath(path))
 
 
 def _seed_order(failure: Tuple[str, ...]) -> Tuple[str, int]:
