@@ -58,6 +58,8 @@ class _Addresses:
         flags: int = 0,
     ) -> List[Tuple[Any, ...]]:
         ip = self._resolve(host)
+        if type == _socket.SOCK_DGRAM or (type == 0 and proto == 17):
+            return [(_socket.AF_INET, _socket.SOCK_DGRAM, 17, "", (ip, port))]
         return [(_socket.AF_INET, _socket.SOCK_STREAM, 6, "", (ip, port))]
 
     def add_name(self, name: str, ip: str) -> None:

@@ -2,10 +2,11 @@
 
 :class:`SimulationStuck` and :class:`SimulationBudgetExceeded` carry it, and
 a test can print ``net.netstat()`` at any point.  One row per descriptor:
-its kind, addresses, state (with the flags that explain a hang: eof_in,
-shut_wr, oob, a pending error), buffered and in-flight bytes and readiness;
-then the virtual time, the steps and the events still scheduled.  The event
-log's lines (``net.event_lines()``) are formatted here too.
+its kind (tcp, udp, file, pipe), addresses, state (with the flags that
+explain a hang: eof_in, shut_wr, oob, a pending error; for udp, its queue
+and drops), buffered and in-flight bytes (udp: what its queue is charged)
+and readiness; then the virtual time, the steps and the events still
+scheduled.  The event log's lines (``net.event_lines()``) are formatted here too.
 
 Rules: rows in descriptor order; only what the run itself determined
 (no ``id()``, no machine-dependent values).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
+from fake_net._datagram import DatagramSocket
 from fake_net._socket import FakeSocket
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -71,6 +73,19 @@ class _Netstat:
                         ready,
                     )
                 )
+            elif isinstance(obj, DatagramSocket):
+                rows.append(
+                    (
+                        str(fd),
+                        "udp",
+                        _fmt_addr(obj.local),
+                        _fmt_addr(obj.remote),
+                        _udp_state(obj),
+                        str(obj.queued),
+                        "-",
+                        ready,
+                    )
+                )
             else:
                 rows.append(
                     (str(fd), obj.kind, "-", "-", obj.describe(), "-", "-", ready)
@@ -85,6 +100,29 @@ class _Netstat:
             % (self.now, self.steps, pending)
         )
         return "\n".join(lines)
+
+
+def _udp_state(sock: DatagramSocket) -> str:
+    """A UDP socket's state column: bound or connected, its queue (datagrams
+    queued, dropped, of SO_RCVBUF bytes) and the flags that explain a hang."""
+    state = "CONNECTED" if sock.remote else ("BOUND" if sock.local else "NEW")
+    state += " (queue %d, dropped %d, rcvbuf %d)" % (
+        len(sock.queue),
+        sock.drops,
+        sock.rcvbuf,
+    )
+    flags = [
+        f
+        for f, on in (
+            ("shut_rd", sock.shut_rd),
+            ("shut_wr", sock.shut_wr),
+            ("err=%s" % errno.errorcode.get(sock.err, sock.err), bool(sock.err)),
+        )
+        if on
+    ]
+    if flags:
+        state += " " + ",".join(flags)
+    return state
 
 
 def _fmt_addr(addr: Optional[Tuple[str, int]]) -> str:

@@ -60,6 +60,7 @@ from fake_net import _faults
 from fake_net._addresses import DEFAULT_NAMES, _Addresses
 from fake_net._addresses import EPHEMERAL_PORTS as EPHEMERAL_PORTS
 from fake_net._clock import Timer, _Clock
+from fake_net._datagram import DatagramSocket, socket_kind
 from fake_net._errors import SimulationError, oserror
 from fake_net._events import Event
 from fake_net._files import _Files
@@ -222,12 +223,20 @@ class FakeNetwork(
 
     def socket(
         self, family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM
-    ) -> FakeSocket:
-        if type != _socket.SOCK_STREAM:
-            raise oserror(errno.EPROTONOSUPPORT)
-        sock = FakeSocket(self, family, type, None)
+    ) -> Any:
+        """A :class:`FakeSocket` (SOCK_STREAM) or a :class:`DatagramSocket`
+        (SOCK_DGRAM), IPv4; any other family or type is an OSError naming it
+        (see ``_datagram.socket_kind``)."""
+        kind, nonblocking = socket_kind(family, type)
+        sock: Any
+        if kind == _socket.SOCK_DGRAM:
+            sock = DatagramSocket(self, family, kind)
+        else:
+            sock = FakeSocket(self, family, kind, None)
         sock.fd = self._alloc_fd(sock)
-        self._log_event("socket", sock.fd, (int(family), int(type)))
+        if nonblocking:
+            sock.timeout = 0.0
+        self._log_event("socket", sock.fd, (int(family), int(kind)))
         sock._refresh()
         return sock
 

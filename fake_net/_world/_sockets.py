@@ -1,4 +1,9 @@
-"""The world's ``socket`` module names: simulated sockets and names."""
+"""The world's ``socket`` module names: simulated sockets and names.
+
+``socket.socket(...)`` makes a simulated TCP or UDP socket (``isinstance(s,
+socket.socket)`` holds for both); ``getaddrinfo`` answers SOCK_STREAM and
+SOCK_DGRAM as glibc does, and refuses other types as glibc does.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Optional
 
 import asyncore_seam as _seam
+from fake_net._datagram import DatagramSocket
 from fake_net._errors import RealSocketForbidden
 from fake_net._world import _state
 from fake_net._socket import FakeSocket
@@ -26,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class WorldSocket(metaclass=StandIn):
     """``socket.socket`` inside a world: makes a simulated socket."""
 
-    _stands_for = (_REAL_SOCKET, FakeSocket)
+    _stands_for = (_REAL_SOCKET, FakeSocket, DatagramSocket)
 
     def __new__(  # type: ignore[misc]
         cls,
@@ -103,9 +109,27 @@ def _getaddrinfo(
         raise socket.gaierror(
             socket.EAI_ADDRFAMILY, "Address family for hostname not supported"
         )
-    if type not in (0, socket.SOCK_STREAM):
-        raise socket.gaierror(socket.EAI_SOCKTYPE, "ai_socktype not supported")
+    _check_socktype(type, proto)
     return w.net.getaddrinfo(host, port, family, type, proto, flags)
+
+
+# glibc's pairs of socket type and protocol (what type 0 or proto 0 stands for).
+_TCP, _UDP = 6, 17
+
+
+def _check_socktype(type: int, proto: int) -> None:
+    """Refuse a socket type or protocol as glibc's getaddrinfo() does: a pair
+    that does not go together is EAI_SOCKTYPE, a type (SOCK_RAW, ...) or a
+    protocol it has no service for is EAI_SERVICE.  (Type 0 answers
+    SOCK_STREAM only, for now: see conformance DIFFERENCES.)"""
+    if type in (0, socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        if proto in (0, _TCP, _UDP):
+            if (type == socket.SOCK_STREAM and proto == _UDP) or (
+                type == socket.SOCK_DGRAM and proto == _TCP
+            ):
+                raise socket.gaierror(socket.EAI_SOCKTYPE, "ai_socktype not supported")
+            return
+    raise socket.gaierror(socket.EAI_SERVICE, "Servname not supported for ai_socktype")
 
 
 def _port_number(port: Any) -> Any:

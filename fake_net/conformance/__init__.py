@@ -2,8 +2,8 @@
 
 Each ``check_<behaviour>(net)`` takes a network object, real
 (:class:`real_net.RealNetwork`) or simulated (:class:`fake_net.FakeNetwork`),
-and asserts one behaviour of Linux TCP over 127.0.0.1 with plain ``assert``
-statements (an :class:`AssertionError` says what differed).  Every check
+and asserts one behaviour of Linux TCP (or UDP) over 127.0.0.1 with plain
+``assert`` statements (an :class:`AssertionError` says what differed).  Every check
 passes on the real kernel; the same checks passing on the fake is what makes
 it a *verified* fake.  Run them all with::
 
@@ -25,8 +25,9 @@ The suite is a package by concern: the helpers every check uses
 (``_support``), :data:`DIFFERENCES` (``_differences``), and the checks of a
 connection and its data (``_basics``), of closing (``_closing``), of
 out-of-band data (``_oob``), of connecting (``_connecting``), of errno
-details (``_errnos``) and of call details (``_calls``: ``recv(0)``, receive
-flags, ``connect_ex`` again).  Everything public is re-exported here.
+details (``_errnos``), of call details (``_calls``: ``recv(0)``, receive
+flags, ``connect_ex`` again) and of UDP datagram sockets (``_datagram``).
+Everything public is re-exported here.
 
 Rules: no test framework (no pytest, in any module of the package); the
 checks assert only what holds on both networks.
@@ -64,6 +65,19 @@ from fake_net.conformance._connecting import (
     check_refused_connect,
     check_shutdown_while_connecting,
     check_socketpair,
+)
+from fake_net.conformance._datagram import (
+    check_udp_sendto_recvfrom,
+    check_udp_boundaries,
+    check_udp_truncation,
+    check_udp_peek,
+    check_udp_connect_filter,
+    check_udp_refused_on_connected_socket,
+    check_udp_readiness,
+    check_udp_recv_empty_would_block,
+    check_udp_broadcast_refused,
+    check_udp_receive_queue_overflow,
+    check_udp_refused_calls,
 )
 from fake_net.conformance._differences import DIFFERENCES
 from fake_net.conformance._errnos import (
@@ -133,6 +147,17 @@ __all__ = [
     "check_msg_peek",
     "check_msg_dontwait",
     "check_connect_ex_again",
+    "check_udp_sendto_recvfrom",
+    "check_udp_boundaries",
+    "check_udp_truncation",
+    "check_udp_peek",
+    "check_udp_connect_filter",
+    "check_udp_refused_on_connected_socket",
+    "check_udp_readiness",
+    "check_udp_recv_empty_would_block",
+    "check_udp_broadcast_refused",
+    "check_udp_receive_queue_overflow",
+    "check_udp_refused_calls",
 ]
 
 #: Every check, in a sensible order.
@@ -165,4 +190,15 @@ CHECKS: List[Callable[[Any], None]] = [
     check_msg_peek,
     check_msg_dontwait,
     check_connect_ex_again,
+    check_udp_sendto_recvfrom,
+    check_udp_boundaries,
+    check_udp_truncation,
+    check_udp_peek,
+    check_udp_connect_filter,
+    check_udp_refused_on_connected_socket,
+    check_udp_readiness,
+    check_udp_recv_empty_would_block,
+    check_udp_broadcast_refused,
+    check_udp_receive_queue_overflow,
+    check_udp_refused_calls,
 ]

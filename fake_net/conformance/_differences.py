@@ -82,6 +82,61 @@ DIFFERENCES: Dict[str, str] = {
     "socket_options": (
         "Socket options: fake_net stores what setsockopt() sets and returns "
         "it, but buffer sizes (SO_SNDBUF, SO_RCVBUF), Nagle (TCP_NODELAY) "
-        "and the like do not change its behaviour."
+        "and the like do not change its behaviour.  (UDP sockets are the "
+        "exception for SO_RCVBUF: see udp_receive_queue.)"
+    ),
+    "udp_receive_queue": (
+        "How many datagrams a UDP receive queue holds: Linux charges each "
+        "queued datagram its buffer's truesize (on loopback about 840 bytes "
+        "for a 100-byte datagram, 2,300 for 1,000 bytes) and drops what "
+        "arrives while the charge is over SO_RCVBUF; fake_net charges the "
+        "payload plus 768 bytes, by the same rule.  setsockopt(SO_RCVBUF, n) "
+        "reads back 2n on both, at least 2,304; Linux clamps n to the "
+        "machine's net.core.rmem_max, fake_net to its default (212,992).  The "
+        "checks assert the doubling, that an overfull queue drops, and that "
+        "the datagrams kept are the first ones, whole and in order."
+    ),
+    "udp_msg_trunc_recv": (
+        "recv() and recvfrom() with MSG_TRUNC on a datagram longer than the "
+        "buffer: Linux returns the datagram's length and CPython grows the "
+        "result to it, so the bytes past the buffer are whatever its memory "
+        "held; fake_net gives zero bytes there.  The checks assert the length "
+        "and the head only (recv_into/recvfrom_into/recvmsg agree exactly)."
+    ),
+    "udp_unsimulated": (
+        "UDP details fake_net refuses rather than simulates: two sockets "
+        "sharing a port (SO_REUSEADDR/SO_REUSEPORT; EADDRINUSE naming it), "
+        "multicast and the IP_PKTINFO/IP_RECVERR/IP_RECVTOS/IP_RECVTTL "
+        "family of options (ENOPROTOOPT naming it), ancillary data, and "
+        "flags other than MSG_PEEK, MSG_DONTWAIT and MSG_TRUNC (receive) or "
+        "MSG_DONTWAIT and MSG_NOSIGNAL (send) (EOPNOTSUPP naming them).  "
+        "Linux supports all of them; the checks use none."
+    ),
+    "udp_broadcast": (
+        "Broadcast: fake_net knows two broadcast addresses, 255.255.255.255 "
+        "and 127.255.255.255 (it has no interfaces, so no subnet ones); with "
+        "SO_BROADCAST a datagram to one reaches the sockets bound to its port "
+        "on 0.0.0.0 or on that address, where Linux sends it out of the "
+        "route's interface.  The checks assert only the EACCES without "
+        "SO_BROADCAST and that the send succeeds with it."
+    ),
+    "udp_send_buffer": (
+        "A UDP send never blocks or fails with EAGAIN on fake_net (as on "
+        "loopback, where the kernel frees the send buffer at once); on a "
+        "real interface a full send buffer can make send() wait."
+    ),
+    "getaddrinfo_type_0": (
+        "getaddrinfo() with type 0 and protocol 0: glibc answers one entry "
+        "each for SOCK_STREAM, SOCK_DGRAM and SOCK_RAW; fake_net answers "
+        "SOCK_STREAM only (SOCK_DGRAM when asked for it or for protocol 17), "
+        "so code that takes the first entry behaves the same."
+    ),
+    "families_and_types": (
+        "socket(): fake_net simulates AF_INET with SOCK_STREAM and SOCK_DGRAM "
+        "only.  AF_INET6, AF_UNIX and any other family are refused with "
+        "EAFNOSUPPORT, SOCK_RAW with EPROTONOSUPPORT, SOCK_SEQPACKET/SOCK_RDM "
+        "with ESOCKTNOSUPPORT (the errnos Linux gives where it lacks one), "
+        "each message naming what was asked for, where Linux makes the "
+        "socket.  The checks use AF_INET only."
     ),
 }
