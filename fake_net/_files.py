@@ -304,8 +304,11 @@ class _Files:
 
     def dup(self, fd: int) -> int:
         obj = self._get(fd)
-        if isinstance(obj, FakeSocket):
-            raise SimulationError("dup() of a fake socket is not simulated")
+        if not hasattr(obj, "fds"):  # a socket (stream or datagram), not a file end
+            raise SimulationError(
+                "dup() of a simulated socket (fd %d, %s) is not simulated"
+                % (fd, type(obj).__name__)
+            )
         new = self._alloc_fd(obj)
         obj.fds.append(new)
         self._set_ready(new, self._ready.get(fd, 0))

@@ -308,3 +308,18 @@ def test_broadcast_with_so_broadcast_reaches_wildcard_listeners():
         narrow.recv(10)
     for s in (listener, narrow, sender):
         s.close()
+
+
+def test_dup_of_any_simulated_socket_is_refused_by_name() -> None:
+    import socket as _s
+
+    from fake_net import FakeNetwork, SimulationError
+
+    net = FakeNetwork(world=False)
+    kinds = ((_s.SOCK_STREAM, "FakeSocket"), (_s.SOCK_DGRAM, "DatagramSocket"))
+    for kind, name in kinds:
+        sock = net.socket(_s.AF_INET, kind)
+        with pytest.raises(SimulationError, match=name):
+            net.dup(sock.fileno())
+        assert net.open_fds() == [sock.fileno()]  # nothing reserved
+        sock.close()
