@@ -61,6 +61,7 @@ from fake_net._network import DEFAULT_NAMES, FakeNetwork
 from fake_net._plan import FaultPlan, StreamEnd
 from fake_net._poller import FakePoller
 from fake_net._remote import RemoteServer
+from fake_net._datagram import DatagramSocket
 from fake_net._socket import FakeSocket
 
 __all__ = [
@@ -78,6 +79,7 @@ __all__ = [
     "FakeNetwork",
     "FakePoller",
     "FakeSocket",
+    "DatagramSocket",
     "Fault",
     "FaultPlan",
     "InjectOOB",
