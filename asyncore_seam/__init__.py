@@ -39,6 +39,7 @@ __all__ = [
     "Network",
     "NetworkMap",
     "current_network",
+    "current_network_or_none",
     "use_network",
     "network_for_map",
     "POLL_METHODS",
@@ -185,11 +186,21 @@ def _default_network() -> Network:
     return _default
 
 
+_current_get = _current.get
+
+#: The network made current in this context (use_network, push_current), or
+#: None when the default one applies: the default is ``_default`` once made.
+#: A C-level callable, for the dispatcher core's per-call path.
+current_network_or_none = _current.get
+
+
 def current_network() -> Network:
     """The network new sockets are made on when their map names none."""
-    net = _current.get()
+    net = _current_get()
     if net is None:
-        return _default_network()
+        net = _default
+        if net is None:
+            return _default_network()
     return net
 
 
@@ -219,11 +230,17 @@ def pop_current(token: Any) -> None:
 
 def network_for_map(map: Any) -> Network:
     """The network of ``map`` if it is a :class:`NetworkMap`, else the current one."""
+    # On the dispatcher core's per-call path: current_network() is inlined.
     if type(map) is not dict:
         net = getattr(map, "network", None)
         if net is not None:
             return net  # type: ignore[no-any-return]
-    return current_network()
+    net = _current_get()
+    if net is None:
+        net = _default
+        if net is None:
+            return _default_network()
+    return net
 
 
 class LoopRunner(Protocol):

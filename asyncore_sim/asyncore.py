@@ -15,6 +15,7 @@ readiness answer is dispatched in map order whatever the backend.
 
 from __future__ import annotations
 
+import operator
 import os
 import select
 import socket
@@ -36,7 +37,7 @@ from errno import (
     EWOULDBLOCK,
     errorcode,
 )
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import asyncore_seam as _seam
 from asyncore_seam import network_for_map
@@ -209,8 +210,27 @@ def _drop_kept(map: Any) -> None:
         waiter.close()
 
 
-def _acquire(map: Any, method: str) -> "_Waiter":
-    net = network_for_map(map)
+# The waiter _acquire() last handed out from _KEPT, which is therefore
+# _KEPT's last (most recently used) entry; _NO_WAITER once it is closed.  loop()
+# and the poll functions reuse it without a look-up when the same map, method
+# and network come back: the common case of a server driving poll() itself.
+class _NoWaiter:
+    """What _MRU holds when no waiter is: it matches no map."""
+
+    map = object()
+    plain = False
+    busy = True
+
+
+_NO_WAITER = _NoWaiter()
+_MRU: Any = _NO_WAITER
+# The context's network, or None for the default one (asyncore_seam's
+# current_network() without the Python call).
+_current_get = _seam.current_network_or_none
+
+
+def _acquire(map: Any, method: str, net: Any) -> "_Waiter":
+    global _MRU
     key = id(map)
     waiter = _KEPT.get(key)
     if waiter is not None:
@@ -218,17 +238,20 @@ def _acquire(map: Any, method: str) -> "_Waiter":
             # Nested or concurrent use of one map: a waiter for this call.
             borrowed = _Waiter(map, method, net)
             borrowed.busy = True
+            borrowed.borrowed = True
             _BORROWED.append(borrowed)
             return borrowed
         del _KEPT[key]
         if waiter.map is map and waiter.method == method and waiter.net is net:
             _KEPT[key] = waiter  # most recently used last
             waiter.busy = True
+            _MRU = waiter
             return waiter
         waiter.close()
     waiter = _Waiter(map, method, net)
     waiter.busy = True
     _KEPT[key] = waiter
+    _MRU = waiter
     if len(_KEPT) > _MAX_KEPT:
         for old_key, old in list(_KEPT.items()):
             if not old.busy:
@@ -239,6 +262,8 @@ def _acquire(map: Any, method: str) -> "_Waiter":
 
 
 def _release(waiter: "_Waiter") -> None:
+    """The slow half of giving a waiter back (the callers clear ``busy``
+    and come here only for a borrowed waiter or an emptied map)."""
     waiter.busy = False
     for i, borrowed in enumerate(_BORROWED):
         if borrowed is waiter:
@@ -247,6 +272,24 @@ def _release(waiter: "_Waiter") -> None:
             return
     if not waiter.map:
         _drop_kept(waiter.map)
+
+
+_first = operator.itemgetter(0)
+_NO_RESET: Tuple[Any, ...] = ()  # no channel object replaced (Poller.wait)
+
+
+def _in_map_order(events: Any, pos: Dict[Any, int]) -> List[Tuple[Any, int]]:
+    """``[(fd, flags), ...]`` sorted by the fds' places in the map (``pos``
+    maps fd to place).  Sorting the places as plain ints keeps the work in
+    C; should a descriptor not in ``pos`` or a repeated one turn up, the
+    stable sort this replaces does the work (unknown descriptors first)."""
+    try:
+        by_place = dict(zip(map(pos.__getitem__, map(_first, events)), events))
+    except KeyError:
+        by_place = {}
+    if len(by_place) != len(events):
+        return sorted(events, key=lambda ev: pos.get(ev[0], -1))
+    return list(map(by_place.__getitem__, sorted(by_place)))
 
 
 class _Waiter:
@@ -264,13 +307,20 @@ class _Waiter:
 
     __slots__ = ("map", "net", "method", "poller", "fds", "objs", "masks",
                  "last", "pos", "dirty", "any_interest", "step", "identity",
-                 "busy")
+                 "busy", "borrowed", "plain", "isdict", "rev")
 
     def __init__(self, map: Any, method: str, net: Any) -> None:
         self.map = map
         self.net = net
         self.method = method
         self.busy = False
+        self.borrowed = False
+        # A plain dict's network is the current one (network_for_map,
+        # inlined in loop/poll).
+        self.plain = type(map) is dict
+        self.isdict = isinstance(map, dict)
+        # reversed(map) without the builtin's dispatch (dicts only).
+        self.rev: Any = map.__reversed__ if self.isdict else None
         self.poller = net.poller(method)
         # Pollers with kernel-side registrations must hear of descriptors
         # whose channel object was replaced.
@@ -291,10 +341,13 @@ class _Waiter:
             self.poller.forget(fd)
 
     def close(self) -> None:
+        global _MRU
+        if _MRU is self:
+            _MRU = _NO_WAITER
         self.poller.close()
 
     def _update(self, fds: List[Any], objs: List[Any],
-                masks: List[int], same_keys: bool) -> List[Any]:
+                masks: List[int], same_keys: bool) -> Sequence[Any]:
         reset: List[Any] = []
         if self.identity and self.objs is not None and objs != self.objs:
             old = dict(zip(self.fds, self.objs))
@@ -313,17 +366,16 @@ class _Waiter:
     # select at N=10 idle channels its parity with the stdlib.
 
     def _step_select(self, timeout: Optional[float]) -> None:
+        # The callers never step an empty map (CPython's poll() does
+        # nothing at all on one).
         map = self.map
-        if not map:
-            # CPython's poll() does nothing at all on an empty map.
-            return
         objs = list(map.values())
         if self.dirty or objs != self.objs:
             fds = list(map)
             same_keys = False
-        elif isinstance(map, dict):
+        elif self.isdict:
             # O(1): dicts are ordered and reversible (3.8+).
-            same_keys = next(reversed(map)) == self.last
+            same_keys = next(self.rev()) == self.last
             fds = self.fds if same_keys else list(map)
         else:
             # Any other mapping, as the stdlib accepts: compare all keys.
@@ -340,7 +392,7 @@ class _Waiter:
         ]
         if same_keys and masks == self.masks:
             changed = False
-            reset: List[Any] = []
+            reset: Sequence[Any] = _NO_RESET
         else:
             changed = True
             reset = self._update(fds, objs, masks, same_keys)
@@ -363,17 +415,16 @@ class _Waiter:
                 _exception(obj)
 
     def _step_poll(self, timeout: Optional[float]) -> None:
+        # The callers never step an empty map (CPython's poll2() does
+        # nothing at all on one).
         map = self.map
-        if not map:
-            # CPython's poll2() does nothing at all on an empty map.
-            return
         objs = list(map.values())
         if self.dirty or objs != self.objs:
             fds = list(map)
             same_keys = False
-        elif isinstance(map, dict):
+        elif self.isdict:
             # O(1): dicts are ordered and reversible (3.8+).
-            same_keys = next(reversed(map)) == self.last
+            same_keys = next(self.rev()) == self.last
             fds = self.fds if same_keys else list(map)
         else:
             # Any other mapping, as the stdlib accepts: compare all keys.
@@ -389,7 +440,7 @@ class _Waiter:
         ]
         if same_keys and masks == self.masks:
             changed = False
-            reset: List[Any] = []
+            reset: Sequence[Any] = _NO_RESET
         else:
             changed = True
             reset = self._update(fds, objs, masks, same_keys)
@@ -401,7 +452,7 @@ class _Waiter:
                 pos = self.pos = {fd: i for i, fd in enumerate(fds)}
             # poll2 registers afresh in map order each call, so the kernel
             # answers in map order; keep that order whatever the backend.
-            events = sorted(events, key=lambda ev: pos.get(ev[0], -1))
+            events = _in_map_order(events, pos)
         for fd, flags in events:
             obj = map.get(fd)
             if obj is not None:
@@ -439,7 +490,7 @@ class _Waiter:
         same_keys = not self.dirty and fds == self.fds and objs == self.objs
         if same_keys and masks == self.masks:
             changed = False
-            reset: List[Any] = []
+            reset: Sequence[Any] = _NO_RESET
         else:
             changed = True
             reset = self._update(fds, objs, masks, False)
@@ -465,8 +516,8 @@ class _Waiter:
             return
         events = self.poller.wait(fds, masks, changed, reset, timeout)
         if len(events) > 1:
-            pos = {fd: i for i, fd in enumerate(fds)}
-            events = sorted(events, key=lambda ev: pos.get(ev[0], -1))
+            events = _in_map_order(
+                events, {fd: i for i, fd in enumerate(fds)})
         for fd, flags in events:
             obj = map.get(fd)
             if obj is not None:
@@ -474,22 +525,52 @@ class _Waiter:
 
 
 def _one_shot(method: str, timeout: Optional[float], map: Any) -> None:
-    waiter = _acquire(map, method)
+    """One iteration over a non-empty ``map`` with ``method``."""
+    waiter = _MRU
+    net = _current_get()
+    if (waiter.map is map and waiter.plain and not waiter.busy
+            and waiter.method == method
+            and waiter.net is (_seam._default if net is None else net)):
+        waiter.busy = True
+    else:
+        waiter = _acquire(map, method, network_for_map(map))
     try:
         if _tracer is None:
             waiter.step(timeout)
         else:
             waiter.step_traced(timeout)
     finally:
-        _release(waiter)
+        waiter.busy = False
+        if waiter.borrowed or not map:
+            _release(waiter)
 
+
+# poll(), poll2() and poll_epoll() repeat _one_shot's body rather than call
+# it: a server that drives poll() itself (zope.server does) pays the call on
+# every iteration.  Keep the three copies and _one_shot alike.
 
 def poll(timeout: Optional[float] = 0.0, map: Any = None) -> None:
     """One iteration with select() semantics (CPython 3.11 asyncore.poll)."""
     if map is None:
         map = socket_map
     if map:
-        _one_shot("select", timeout, map)
+        waiter = _MRU
+        net = _current_get()
+        if (waiter.map is map and waiter.plain and not waiter.busy
+                and waiter.method == "select"
+                and waiter.net is (_seam._default if net is None else net)):
+            waiter.busy = True
+        else:
+            waiter = _acquire(map, "select", network_for_map(map))
+        try:
+            if _tracer is None:
+                waiter._step_select(timeout)  # its .step, without the slot load
+            else:
+                waiter.step_traced(timeout)
+        finally:
+            waiter.busy = False
+            if waiter.borrowed or not map:
+                _release(waiter)
 
 
 def poll2(timeout: Optional[float] = 0.0, map: Any = None) -> None:
@@ -497,7 +578,23 @@ def poll2(timeout: Optional[float] = 0.0, map: Any = None) -> None:
     if map is None:
         map = socket_map
     if map:
-        _one_shot("poll", timeout, map)
+        waiter = _MRU
+        net = _current_get()
+        if (waiter.map is map and waiter.plain and not waiter.busy
+                and waiter.method == "poll"
+                and waiter.net is (_seam._default if net is None else net)):
+            waiter.busy = True
+        else:
+            waiter = _acquire(map, "poll", network_for_map(map))
+        try:
+            if _tracer is None:
+                waiter._step_poll(timeout)  # its .step, without the slot load
+            else:
+                waiter.step_traced(timeout)
+        finally:
+            waiter.busy = False
+            if waiter.borrowed or not map:
+                _release(waiter)
 
 
 poll3 = poll2  # Alias for backward compatibility, as in the stdlib.
@@ -512,7 +609,7 @@ def poll_epoll(timeout: Optional[float] = 0.0, map: Any = None) -> None:
 
 
 _BUILTIN_POLLS = {"select": poll, "poll": poll2, "epoll": poll_epoll}
-_POLL_GLOBALS = {"select": "poll", "poll": "poll2", "epoll": "poll_epoll"}
+_POLL_SELECT, _POLL_POLL, _POLL_EPOLL = poll, poll2, poll_epoll
 
 
 def _choose_method(use_poll: Any, net: Any) -> str:
@@ -544,32 +641,68 @@ def loop(timeout: Optional[float] = 30.0, use_poll: Any = False,
     """
     if map is None:
         map = socket_map
-    method = _choose_method(use_poll, network_for_map(map))
-    patched = globals()[_POLL_GLOBALS[method]]
-    if patched is not _BUILTIN_POLLS[method]:
+    waiter = _MRU
+    if waiter.map is map and waiter.plain:
+        # The map of the last call again (a caller's own loop around
+        # loop(count=1)): network_for_map(map) inline.
+        net = _current_get()
+        if net is None:
+            net = _seam._default
+            if net is None:
+                net = network_for_map(map)
+    else:
+        net = network_for_map(map)
+    # The per-call work is kept to what the stdlib's loop() does (one
+    # look-up of the method, one of the poll function): callers such as
+    # loop(count=1) in a loop of their own pay it on every iteration.
+    if use_poll is False:
+        method = "select"
+        patched = poll is not _POLL_SELECT
+    else:
+        if use_poll is True:
+            method = "poll" if net.has_poller("poll") else "select"
+        else:
+            method = _choose_method(use_poll, net)
+        if method == "select":
+            patched = poll is not _POLL_SELECT
+        elif method == "poll":
+            patched = poll2 is not _POLL_POLL
+        else:
+            patched = poll_epoll is not _POLL_EPOLL
+    if patched:
         # Someone replaced asyncore.poll/poll2: call it as the stdlib would.
+        fn = globals()[{"select": "poll", "poll": "poll2",
+                        "epoll": "poll_epoll"}[method]]
         if count is None:
             while map:
-                patched(timeout, map)
+                fn(timeout, map)
         else:
             while map and count > 0:
-                patched(timeout, map)
+                fn(timeout, map)
                 count = count - 1
         return
     if not map or (count is not None and count <= 0):
         return
-    waiter = _acquire(map, method)
+    if (waiter.map is not map or waiter.busy or waiter.method != method
+            or waiter.net is not net):
+        waiter = _acquire(map, method, net)
+    else:
+        waiter.busy = True
     try:
         step = waiter.step if _tracer is None else waiter.step_traced
         if count is None:
             while map:
                 step(timeout)
+        elif count == 1:
+            step(timeout)
         else:
             while map and count > 0:
                 step(timeout)
                 count = count - 1
     finally:
-        _release(waiter)
+        waiter.busy = False
+        if waiter.borrowed or not map:
+            _release(waiter)
 
 
 # ---------------------------------------------------------------------------

@@ -314,3 +314,187 @@ def timed_pings(mod, client, m, use_poll, rounds, label, counter=None):
                ", watchdog fired" if dog.fired else "")
         )
     return t1 - t0, c1 - c0
+
+
+# ---------------------------------------------------------------------------
+# Instructions per operation, under callgrind
+# ---------------------------------------------------------------------------
+#
+# A benchmark offers *workloads*: ``{name: factory}``, where ``factory()``
+# sets a workload up and returns ``(run, close)``; ``run(k)`` performs ``k``
+# operations (one loop iteration, one loop(count=1) call, one round trip...).
+# ``callgrind_main`` is the benchmark's child mode; ``callgrind_report`` (in
+# the parent) runs the child under ``valgrind --tool=callgrind`` and prints
+# instructions per operation next to the time per operation of the same
+# workload measured in the parent (uninstrumented).
+#
+# How instructions are counted: the child runs every workload in one process;
+# after set-up and a warm-up it calls ``run(k)`` through
+# ``functools.reduce`` (which no workload uses itself), and callgrind counts
+# only inside that C function (``--collect-atstart=no
+# --toggle-collect=functools_reduce``) and writes one dump as it leaves it
+# (``--dump-after``): one dump per workload, set-up, imports and tear-down
+# excluded.  Where the interpreter has no symbol for that function (a
+# stripped build), each workload is instead run twice, with K1 and K2
+# operations, in processes of their own, and (Ir(K2) - Ir(K1)) / (K2 - K1)
+# is reported.  valgrind is Debian's ``valgrind`` package; where it is
+# missing the instruction columns say so and only times are printed.
+
+CALLGRIND_CHILD = "--callgrind-child"
+CALLGRIND_WARMUP = 20  # untimed operations before the counted ones
+TIMED_OPS_FACTOR = 4  # timed runs are this many times longer than counted ones
+_TRAMPOLINE = "functools_reduce"
+
+
+def _run_counted(run, k):
+    import functools
+    import gc
+
+    gc.disable()
+    try:
+        functools.reduce(lambda _a, _b: run(k), (0, 0))
+    finally:
+        gc.enable()
+
+
+def callgrind_main(workloads, argv):
+    """Child side: ``argv == [CALLGRIND_CHILD, name, k, name, k, ...]`` runs,
+    for each pair, ``k`` counted operations of workload ``name`` (after set-up
+    and a warm-up) and returns True; any other ``argv`` returns False."""
+    if len(argv) < 3 or argv[0] != CALLGRIND_CHILD or len(argv) % 2 != 1:
+        return False
+    for i in range(1, len(argv), 2):
+        run, close = workloads[argv[i]]()
+        try:
+            run(CALLGRIND_WARMUP)
+            _run_counted(run, int(argv[i + 1]))
+        finally:
+            close()
+    return True
+
+
+def valgrind_path():
+    import shutil
+
+    return shutil.which("valgrind")
+
+
+def _callgrind(script, pairs, options, timeout=1800):
+    """Run the child of ``script`` on ``pairs`` [(name, k)] under callgrind;
+    returns the Ir totals of its dumps, in order (the final part last)."""
+    import glob
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="callgrind-") as tmp:
+        out = os.path.join(tmp, "cg.out")
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        cmd = [valgrind_path(), "--tool=callgrind", "--callgrind-out-file=" + out,
+               "--dump-line=no"] + options + [sys.executable, script,
+                                                CALLGRIND_CHILD]
+        for name, k in pairs:
+            cmd += [name, str(k)]
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, timeout=timeout)
+        if proc.returncode != 0:
+            raise RuntimeError("callgrind child failed (exit %d): %s"
+                               % (proc.returncode, proc.stderr[-800:]))
+
+        def part(path):
+            suffix = path[len(out):].lstrip(".")
+            return int(suffix) if suffix.isdigit() else 1 << 30
+
+        totals = []
+        for path in sorted(glob.glob(out + "*"), key=part):
+            with open(path) as f:
+                for line in f:
+                    if line.startswith(("summary:", "totals:")):
+                        totals.append(int(line.split()[1]))
+                        break
+        return totals
+
+
+def callgrind_per_op(script, pairs):
+    """Instructions per operation for each (name, k) of ``pairs``."""
+    opts = ["--collect-atstart=no", "--toggle-collect=" + _TRAMPOLINE,
+            "--dump-after=" + _TRAMPOLINE]
+    totals = _callgrind(script, pairs, opts)
+    if len(totals) >= len(pairs) and all(totals[:len(pairs)]):
+        return [ir / k for ir, (_, k) in zip(totals, pairs)]
+    # No symbol for the trampoline: difference of two whole runs each.
+    result = []
+    for name, k in pairs:
+        k1 = max(1, k // 10)
+        hi = _callgrind(script, [(name, k)], [])[-1]
+        lo = _callgrind(script, [(name, k1)], [])[-1]
+        result.append((hi - lo) / (k - k1))
+    return result
+
+
+def time_per_op(workloads, names, ops, repeats):
+    """Median seconds per operation of each named workload, measured in this
+    process: each repeat sets every workload up, runs ``TIMED_OPS_FACTOR *
+    ops(name)`` operations after a warm-up and closes it, in an order that rotates from
+    repeat to repeat (one workload at a time, so that select never sees the
+    descriptors of another)."""
+    import gc
+    from time import perf_counter
+
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        for name in rotated(names, r):
+            run, close = workloads[name]()
+            try:
+                run(CALLGRIND_WARMUP)
+                k = TIMED_OPS_FACTOR * ops(name)
+                gc.disable()
+                try:
+                    t0 = perf_counter()
+                    run(k)
+                    times[name].append((perf_counter() - t0) / k)
+                finally:
+                    gc.enable()
+            finally:
+                close()
+    return {name: times[name] for name in names}
+
+
+def callgrind_report(script, workloads, rows, ops, repeats=5):
+    """Parent side: print instructions per operation next to time per
+    operation for each workload named in ``rows``.
+
+    ``rows`` is a list of ``(name, reference name or None)``; a row with a
+    reference also gets the two ratios (this/reference).  ``ops(name)`` gives
+    the number of counted operations of a workload.
+    Times are medians over ``repeats``; time ratios are medians of the
+    per-repeat paired ratios.  Returns ``{name: (s/op, instructions/op or
+    None)}``."""
+    have = valgrind_path()
+    names = [name for name, _ in rows]
+    irs = [None] * len(names)
+    if have:
+        irs = callgrind_per_op(script, [(name, ops(name)) for name in names])
+    else:
+        print("callgrind: SKIPPED, valgrind is not installed (Debian: "
+              "apt-get install valgrind): the instruction columns are empty.")
+    times = time_per_op(workloads, names, ops, repeats)
+    results = {name: (median(times[name]), ir) for name, ir in zip(names, irs)}
+    table = []
+    for name, ref in rows:
+        t, ir = results[name]
+        row = [name, fmt_us(t), "skipped" if ir is None else "%.0f" % ir]
+        if ref is not None:
+            rir = results[ref][1]
+            paired = median([a / b for a, b in zip(times[name], times[ref])])
+            row += [fmt_ratio(paired),
+                    "-" if ir is None or not rir else fmt_ratio(ir / rir), ref]
+        else:
+            row += ["", "", ""]
+        table.append(row)
+    print()
+    print_table(["workload", "us/op", "instr/op", "time ratio (paired)",
+                 "instr ratio",
+                 "against"], table, ["<", ">", ">", ">", ">", "<"])
+    return results

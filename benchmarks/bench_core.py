@@ -22,6 +22,16 @@ idle  One loop iteration over N idle channels (UDP sockets on which nothing
       per-iteration cost (T(K) - T(1)) / (K - 1).  select rows are skipped
       when any fd is >= FD_SETSIZE (1024).
 
+calls The per-call cost: loop(timeout=0, count=1), poll(0.0, map) and
+      poll2(0.0, map) called K times in a Python loop of the caller's own
+      (as servers such as zope.server drive asyncore.poll), at N = 10 idle
+      channels, against the same calls on the stdlib.
+
+--callgrind  Also counts instructions per operation of every workload
+      (loop(count=1)/poll()/poll2() calls, iterations at N = 10, 100, 1000,
+      echo round trips) under valgrind's callgrind, printed next to the time
+      per operation; see _common.py for how the counting works.
+
 Honesty rules: the handler classes for both implementations come from one
 factory (``make_classes``) that takes the module, so the same code runs on
 both; variants alternate inside each repeat (the order rotates from repeat to
@@ -31,7 +41,8 @@ paired ratios (both sides of a pair measured in the same repeat).
 
 Targets are printed with PASS/FAIL; the script exits 0 regardless.
 
-Run: ``python benchmarks/bench_core.py [--quick] [--repeats N] [--only echo|idle]``
+Run: ``python benchmarks/bench_core.py [--quick] [--repeats N]
+[--only echo|idle|calls] [--callgrind]``
 """
 
 from __future__ import annotations
@@ -90,6 +101,8 @@ with warnings.catch_warnings(record=True) as _import_warnings:
 
 from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
     HOST,
+    callgrind_main,
+    callgrind_report,
     connect_echo,
     fmt_ratio,
     fmt_us,
@@ -451,6 +464,193 @@ def bench_idle(ns, repeats, target):
 
 
 # ---------------------------------------------------------------------------
+# (c) Per-call cost: loop(count=1) and poll() called in the caller's own loop
+# ---------------------------------------------------------------------------
+
+POLL_FUNCS = {False: "poll", True: "poll2", "epoll": "poll_epoll"}
+
+
+def idle_workload(impl, n, call, use_poll):
+    """A factory (see _common's callgrind section) over ``n`` idle UDP
+    channels of ``impl``; one operation is, by ``call``: ``"iter"`` one
+    iteration of loop(timeout=0, count=k); ``"loop1"`` one
+    loop(timeout=0, count=1) call; ``"poll"`` one poll(0.0, map) /
+    poll2(0.0, map) / poll_epoll(0.0, map) call."""
+    def factory():
+        mod = IMPLS[impl]
+        cls = CLASSES[impl]["IdleChannel"]
+        socks, m = [], {}
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            socks.append(s)
+            s.bind((HOST, 0))
+            cls(s, m)
+        loop = mod.loop
+        if call == "iter":
+            def run(k):
+                loop(timeout=0, use_poll=use_poll, map=m, count=k)
+        elif call == "loop1":
+            def run(k):
+                for _ in range(k):
+                    loop(timeout=0, use_poll=use_poll, map=m, count=1)
+        else:
+            fn = getattr(mod, POLL_FUNCS[use_poll])
+
+            def run(k):
+                for _ in range(k):
+                    fn(0.0, m)
+
+        def close():
+            mod.close_all(map=m)
+            for s in socks:
+                s.close()
+        return run, close
+    return factory
+
+
+def echo_workload(impl, use_poll):
+    """A factory whose operation is one 64-byte echo round trip."""
+    def factory():
+        mod = IMPLS[impl]
+        m = {}
+        client = connect_echo(mod, CLASSES[impl], m, b"x" * 64, 1, use_poll,
+                              impl)
+
+        def run(k):
+            client.done = 0
+            client.rounds = k
+            client.ping()
+            try:
+                mod.loop(timeout=1.0, use_poll=use_poll, map=m,
+                         count=4 * k + 1000)
+            except mod.ExitNow:
+                pass
+            if client.done != k:
+                raise RuntimeError("%s echo: %d/%d round trips"
+                                   % (impl, client.done, k))
+
+        return run, lambda: mod.close_all(map=m)
+    return factory
+
+
+SIM = "asyncore_sim"
+MODES = [("select", False), ("poll", True)]
+CG_NS = [10, 100, 1000]
+
+
+def _workloads():
+    """Every workload of the callgrind mode, by name."""
+    w = {}
+    for label, use_poll in MODES:
+        for impl in IMPLS:
+            tag = "std" if impl == PEER else "sim"
+            w["loop1 %s %s N=10" % (label, tag)] = idle_workload(
+                impl, 10, "loop1", use_poll)
+            w["%s() %s N=10" % (POLL_FUNCS[use_poll], tag)] = idle_workload(
+                impl, 10, "poll", use_poll)
+            for n in CG_NS:
+                w["iter %s %s N=%d" % (label, tag, n)] = idle_workload(
+                    impl, n, "iter", use_poll)
+            w["echo %s %s" % (label, tag)] = echo_workload(impl, use_poll)
+    w["loop1 epoll sim N=10"] = idle_workload(SIM, 10, "loop1", "epoll")
+    for n in CG_NS:
+        w["iter epoll sim N=%d" % n] = idle_workload(SIM, n, "iter", "epoll")
+    w["echo epoll sim"] = echo_workload(SIM, "epoll")
+    return w
+
+
+WORKLOADS = _workloads()
+
+
+def _cg_rows():
+    rows = []
+    for label, use_poll in MODES:
+        for kind in ("loop1 %s %%s N=10" % label,
+                     "%s() %%s N=10" % POLL_FUNCS[use_poll]):
+            rows += [(kind % "std", None), (kind % "sim", kind % "std")]
+    rows += [("loop1 epoll sim N=10", "loop1 poll std N=10")]
+    for n in CG_NS:
+        for label, _ in MODES:
+            std = "iter %s std N=%d" % (label, n)
+            rows += [(std, None), ("iter %s sim N=%d" % (label, n), std)]
+        rows += [("iter epoll sim N=%d" % n, "iter poll std N=%d" % n)]
+    for label, _ in MODES:
+        rows += [("echo %s std" % label, None),
+                 ("echo %s sim" % label, "echo %s std" % label)]
+    rows += [("echo epoll sim", "echo poll std")]
+    return rows
+
+
+def _cg_ops(name):
+    """Counted operations of a workload under callgrind."""
+    if name.startswith("echo"):
+        return 500
+    return {10: 2000, 100: 500, 1000: 60}[int(name.rsplit("N=", 1)[1])]
+
+
+def bench_callgrind(repeats):
+    print()
+    print("=" * 78)
+    print("(d) Instructions per operation under callgrind (one child process; "
+          "see _common.py),")
+    print("    next to time per operation measured here, uninstrumented")
+    print("=" * 78)
+    callgrind_report(os.path.abspath(__file__), WORKLOADS, _cg_rows(), _cg_ops,
+                     repeats)
+
+
+CALL_VARIANTS = [
+    # (key, workload name)
+    ("loop1 select std", "loop1 select std N=10"),
+    ("loop1 select sim", "loop1 select sim N=10"),
+    ("loop1 poll std", "loop1 poll std N=10"),
+    ("loop1 poll sim", "loop1 poll sim N=10"),
+    ("poll() std", "poll() std N=10"),
+    ("poll() sim", "poll() sim N=10"),
+    ("poll2() std", "poll2() std N=10"),
+    ("poll2() sim", "poll2() sim N=10"),
+]
+
+
+def bench_calls(repeats, target):
+    print()
+    print("=" * 78)
+    print("(c) One loop(timeout=0, count=1) / poll(0.0) call at N=10 idle "
+          "channels, called K times; %d repeats" % repeats)
+    print("=" * 78)
+    opened = {}
+    try:
+        for key, name in CALL_VARIANTS:
+            opened[key] = WORKLOADS[name]()
+        res = measure_iterations(
+            [(key, None, None) for key, _ in CALL_VARIANTS],
+            lambda v, k: _timed(opened[v[0]][0], k),
+            lambda v: False, repeats, target)
+    finally:
+        for run_close in opened.values():
+            run_close[1]()
+    rows = []
+    for i in range(0, len(CALL_VARIANTS), 2):
+        std, sim = CALL_VARIANTS[i][0], CALL_VARIANTS[i + 1][0]
+        ratio = median([a / b for a, b in zip(res[sim], res[std])])
+        rows.append([sim.rsplit(" ", 1)[0], fmt_us(median(res[std])),
+                     fmt_us(median(res[sim])), fmt_ratio(ratio),
+                     "PASS" if ratio <= 1.0 else "FAIL"])
+    print_table(["call", PEER + " us", "sim us", "sim/std (paired)",
+                 "target <= 1.00"], rows)
+
+
+def _timed(run, k):
+    gc.disable()
+    try:
+        t0 = perf_counter()
+        run(k)
+        return perf_counter() - t0
+    finally:
+        gc.enable()
+
+
+# ---------------------------------------------------------------------------
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -458,8 +658,14 @@ def main(argv=None):
                    help="fast smoke run (well under 20 s)")
     p.add_argument("--repeats", type=int, default=None,
                    help="timed repeats per variant (default 7, 3 with --quick)")
-    p.add_argument("--only", choices=["echo", "idle"], default=None,
-                   help="run only one of the two benchmarks")
+    p.add_argument("--only", choices=["echo", "idle", "calls"], default=None,
+                   help="run only one of the benchmarks")
+    p.add_argument("--callgrind", action="store_true",
+                   help="also count instructions per operation of every "
+                   "workload under valgrind's callgrind (slow: minutes)")
+    argv = sys.argv[1:] if argv is None else argv
+    if callgrind_main(WORKLOADS, argv):
+        return 0
     args = p.parse_args(argv)
 
     repeats = args.repeats or (3 if args.quick else 7)
@@ -491,6 +697,10 @@ def main(argv=None):
         bench_echo(rounds, repeats, 64)
     if args.only in (None, "idle"):
         bench_idle(ns, repeats, target)
+    if args.only in (None, "calls"):
+        bench_calls(repeats, target)
+    if args.callgrind:
+        bench_callgrind(repeats)
     print()
     print("total wall time %.1f s" % (perf_counter() - t0))
     return 0

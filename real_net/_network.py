@@ -85,9 +85,14 @@ class RealNetwork:
     # -- readiness -----------------------------------------------------------
 
     def has_poller(self, method: str) -> bool:
+        # Asked on every loop(use_poll=True) call, as the stdlib asks
+        # hasattr(select, "poll"): no property, one attribute test.
         if method == "select":
             return True
-        return hasattr(self.ns.select, method)
+        ns = self._namespace
+        if ns is None:
+            ns = _seam._patch_namespace or _seam.patch_namespace()
+        return hasattr(ns.select, method)
 
     def poller(self, method: str) -> Any:
         ns = self.ns
