@@ -39,6 +39,14 @@ are medians of per-repeat paired ratios.
 
 Targets are printed with PASS/FAIL; the script exits 0 regardless.
 
+instructions  (``--callgrind``; needs valgrind) Instructions per fake echo
+      round trip, counted by ``valgrind --tool=callgrind`` (stable on a
+      loaded machine, unlike time): for each fake row, this script runs
+      itself under callgrind twice, an untimed echo run of 200 and one of
+      2200 round trips (``--echo-run KIND USE_POLL ROUNDS``, gc off as in
+      the timed runs), and reports (I(2200) - I(200)) / 2000, so set-up and
+      start-up cancel out.  Target: <= 65,000 per round trip.
+
 Run: ``python benchmarks/bench_fake.py [--quick] [--repeats N] [--only echo|idle]``
 """
 
@@ -77,6 +85,9 @@ except ImportError as e:
     _iosim = None
     _twisted_version = None
     _TWISTED_ERR = str(e)
+
+import re  # noqa: E402
+import subprocess  # noqa: E402
 
 import asyncore_sim  # noqa: E402
 from fake_net import FakeNetwork  # noqa: E402
@@ -581,6 +592,72 @@ def bench_idle(ns, repeats, target):
 
 
 # ---------------------------------------------------------------------------
+# (c) Instructions per round trip, under callgrind
+# ---------------------------------------------------------------------------
+
+USE_POLL = {"select": False, "poll": True, "epoll": "epoll"}
+CG_ROUNDS = (200, 2200)
+
+
+def echo_run(kind, mode, rounds):
+    """One untimed fake echo run (what --callgrind counts)."""
+    use_poll = USE_POLL[mode]
+    net = FakeNetwork(record=(kind == "rec"))
+    m = net.map()
+    classes = CLASSES["asyncore_sim"]
+    msg = b"x" * MSG_SIZE
+    client = connect_echo(asyncore_sim, classes, m, msg, rounds, use_poll, kind)
+    gc.disable()
+    try:
+        client.ping()
+        try:
+            asyncore_sim.loop(timeout=1.0, use_poll=use_poll, map=m,
+                              count=4 * rounds + 1000)
+        except asyncore_sim.ExitNow:
+            pass
+    finally:
+        gc.enable()
+        asyncore_sim.close_all(map=m)
+    if client.done != rounds:
+        raise RuntimeError("echo run incomplete (%d/%d)" % (client.done, rounds))
+
+
+def _instructions(kind, mode, rounds):
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         sys.executable, os.path.abspath(__file__), "--echo-run", kind, mode,
+         str(rounds)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+        timeout=600)
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    if proc.returncode != 0 or found is None:
+        raise RuntimeError("callgrind run failed (%s %s %d):\n%s"
+                           % (kind, mode, rounds, proc.stderr[-2000:]))
+    return int(found.group(1))
+
+
+def bench_callgrind():
+    print()
+    print("=" * 78)
+    print("(c) Instructions per fake echo round trip (valgrind --tool=callgrind; "
+          "%d-byte messages)" % MSG_SIZE)
+    print("=" * 78)
+    a, b = CG_ROUNDS
+    rows = []
+    per = {}
+    for kind in ("norec", "rec"):
+        for mode in ("select", "poll", "epoll"):
+            x = (_instructions(kind, mode, b) - _instructions(kind, mode, a)) / (b - a)
+            per[kind, mode] = x
+            rows.append(["fake %s %s" % (kind, mode), "%.0f" % x])
+    print_table(["variant", "instructions/rt"], rows, ["<", ">"])
+    print()
+    for mode in ("select", "poll", "epoll"):
+        x = per["norec", mode]
+        print("  %-6s record off <= 65,000 instructions/rt: %.0f  %s; record on / off: "
+              "%.2f" % (mode, x, "PASS" if x <= 65000 else "FAIL",
+                        per["rec", mode] / x))
+
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -593,7 +670,19 @@ def main(argv=None):
                         "--quick)")
     p.add_argument("--only", choices=["echo", "idle"], default=None,
                    help="run only one of the two benchmarks")
+    p.add_argument("--callgrind", action="store_true",
+                   help="count instructions per fake round trip under valgrind "
+                        "(only that)")
+    p.add_argument("--echo-run", nargs=3, metavar=("KIND", "USE_POLL", "ROUNDS"),
+                   help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    if args.echo_run:
+        kind, mode, rounds = args.echo_run
+        echo_run(kind, mode, int(rounds))
+        return 0
+    if args.callgrind:
+        bench_callgrind()
+        return 0
 
     repeats = args.repeats or (3 if args.quick else 7)
     if repeats < 1:

@@ -4,6 +4,11 @@ The network keeps the readiness of every descriptor up to date as state
 changes (like the kernel's ready lists), so a wait looks only at descriptors
 that are ready for more than writing, plus those the core wants to write to:
 its cost follows what is ready, not how many channels there are.
+
+``wait`` answers the common case (the same interest as last time, nothing
+to write to, nothing scheduled, no wait rules, something ready to read) in
+its own frame; anything else goes through ``_wait`` and the network's
+``_wait_ready``, with the same outcome.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import errno
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from fake_net._errors import SimulationError, oserror
+from fake_net._waits import _NO_SPURIOUS, SPIN_WAITS
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
@@ -77,6 +83,71 @@ class FakePoller:
         timeout: Optional[float],
     ) -> Any:
         net = self.net
+        if (
+            changed
+            or self._generation != net._generation
+            or self._want_out
+            or self._invalid
+            or self._too_big
+            or net._timers
+            or net._wait_rules
+        ):
+            return self._wait(fds, masks, changed, reset, timeout)
+        # The common case, in one frame: the same interest, no descriptor
+        # released since the last wait, none to write to, nothing scheduled,
+        # no wait rules.  Only what is ready for more than writing can
+        # answer (_rready); when nothing does, the full wait runs (it
+        # collects again: collecting changes nothing).
+        interest = self._interest
+        step = net.steps + 1
+        if step > net._step_limit:
+            return self._wait(fds, masks, changed, reset, timeout)
+        if self._select:
+            r: List[int] = []
+            e: List[int] = []
+            for fd, rev in net._rready.items():
+                m = interest.get(fd)
+                if m:
+                    if m & IN and rev & _READ_SET:
+                        r.append(fd)
+                    if m & PRI and rev & PRI:
+                        e.append(fd)
+                    if m & OUT and rev & ERR:
+                        break  # a writer: the full wait builds that list
+            else:
+                if r or e:
+                    net.steps = step
+                    net._idle = 0
+                    pos = self._pos
+                    if len(r) > 1:
+                        r.sort(key=pos.__getitem__)
+                    if len(e) > 1:
+                        e.sort(key=pos.__getitem__)
+                    return r, [], e
+            return self._wait(fds, masks, changed, reset, timeout)
+        result = []
+        for fd, rev in net._rready.items():
+            m = interest.get(fd)
+            if m:
+                m = rev & (m | ERR | HUP)
+                if m:
+                    result.append((fd, m))
+        if result:
+            net.steps = step
+            net._idle = 0
+            return result
+        return self._wait(fds, masks, changed, reset, timeout)
+
+    def _wait(
+        self,
+        fds: List[Any],
+        masks: List[int],
+        changed: bool,
+        reset: Sequence[Any],
+        timeout: Optional[float],
+    ) -> Any:
+        """The wait in full (see wait for its common case)."""
+        net = self.net
         if changed:
             self._interest = {fd: m for fd, m in zip(fds, masks) if m}
             self._want_out = [fd for fd, m in self._interest.items() if m & OUT]
@@ -99,14 +170,47 @@ class FakePoller:
         if self._invalid and self._select:
             # select() refuses a descriptor that is not open.
             raise oserror(errno.EBADF)
-        if self._select:
-            return net._wait_ready(timeout, self._collect_select)
-        return net._wait_ready(timeout, self._collect_poll)
+        collect = self._collect_select if self._select else self._collect_poll
+        timers = net._timers
+        if net._wait_rules or (timers and timers[0][0] <= net.now):
+            return net._wait_ready(timeout, collect)
+        # The common case of _wait_ready, inlined: no wait rules, nothing
+        # due; its outcome is the same.
+        step = net.steps + 1
+        if step > net._step_limit:
+            return net._wait_ready(timeout, collect)
+        net.steps = step
+        result, ready = collect(_NO_SPURIOUS)
+        if not ready:
+            return net._wait_on(timeout, collect, _NO_SPURIOUS)
+        net._idle = 0
+        if timers and not net._passive:
+            if net._activity != net._spin_mark:
+                net._spin_mark = net._activity
+                net._spins = 0
+            else:
+                net._spins += 1
+                if net._spins >= SPIN_WAITS:
+                    net._spins = 0
+                    net._advance_to(timers[0][0])
+                    result, _ = collect(_NO_SPURIOUS)
+        return result
 
     def _collect_poll(self, spurious: List[Tuple[int, int]]) -> Tuple[Any, bool]:
         interest = self._interest
+        rready = self.net._rready
+        if not (self._want_out or self._invalid or spurious):
+            # Nothing to merge: the answer is rready's entries, in order.
+            out = []
+            for fd, rev in rready.items():
+                m = interest.get(fd)
+                if m:
+                    r = rev & (m | ERR | HUP)
+                    if r:
+                        out.append((fd, r))
+            return out, bool(out)
         events: Dict[int, int] = {}
-        for fd, rev in self.net._rready.items():
+        for fd, rev in rready.items():
             m = interest.get(fd)
             if m:
                 r = rev & (m | ERR | HUP)

@@ -38,6 +38,8 @@ class _Segments:
     peer: Any
     state: str
     rbuf: bytearray
+    rhead: Optional[bytes]
+    rhead_at: int
     inflight: int
     last_arrival: float
     received: int
@@ -107,8 +109,10 @@ class _Segments:
                     peer._reset_by_peer()
             return
         if data:
-            self.rbuf += data
-            self.received += len(data)
+            rbuf = self.rbuf
+            self.rhead = None if rbuf or type(data) is not bytes else data
+            rbuf += data
+            self.rhead_at = self.received = self.received + len(data)
         if urgent:
             self._urgent_arrives(urgent)
             self._refresh()
@@ -129,6 +133,7 @@ class _Segments:
             # read position, stays in the stream as normal data; at the
             # read position it is dropped.
             self.rbuf[mark:mark] = self.oob_byte
+            self.rhead = None  # rbuf is no longer the one segment
         self.oob = self.oob_byte = byte
         self.oob_mark = len(self.rbuf)
 

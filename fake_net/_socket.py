@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Deque, Dict, NoReturn, Optional, Tuple
 
 from fake_net._errors import oserror
 from fake_net._segments import ERR, HUP, IN, OUT, PRI, _Segments
-from fake_net._socket_io import _SocketIO
+from fake_net._socket_io import _MSG_DONTWAIT, _MSG_OOB, _SocketIO, _unsimulated
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
@@ -31,19 +31,9 @@ _SO_ERROR = _socket.SO_ERROR
 _SO_LINGER = _socket.SO_LINGER
 _LINGER = struct.Struct("ii")  # struct linger {int l_onoff; int l_linger;}
 # Plain ints: a flag test against socket.MSG_OOB (an IntFlag) costs 40x more.
-_MSG_OOB = int(_socket.MSG_OOB)
-_MSG_PEEK = int(_socket.MSG_PEEK)
-_MSG_DONTWAIT = int(_socket.MSG_DONTWAIT)
 # The flags fake_net simulates.  MSG_NOSIGNAL changes nothing in Python,
 # which ignores SIGPIPE: a send to a closed connection raises EPIPE anyway.
-_RECV_FLAGS = _MSG_OOB | _MSG_PEEK | _MSG_DONTWAIT
 _SEND_FLAGS = _MSG_OOB | _MSG_DONTWAIT | int(_socket.MSG_NOSIGNAL)
-# Flag names, for the error that refuses a flag fake_net does not simulate.
-_MSG_NAMES = sorted(
-    (int(getattr(_socket, name)), name)
-    for name in dir(_socket)
-    if name.startswith("MSG_")
-)
 
 
 class FakeSocket(_Segments, _SocketIO):
@@ -62,6 +52,8 @@ class FakeSocket(_Segments, _SocketIO):
         "opts",
         "peer",
         "rbuf",
+        "rhead",
+        "rhead_at",
         "inflight",
         "last_arrival",
         "eof_in",
@@ -104,6 +96,12 @@ class FakeSocket(_Segments, _SocketIO):
         self.opts: Dict[Tuple[int, int], Any] = {}
         self.peer: Optional[FakeSocket] = None
         self.rbuf = bytearray()
+        # The bytes object rbuf holds, when it holds exactly one segment
+        # (delivered into an empty rbuf): a recv() that takes it all returns
+        # it as is, no copy.  Valid only while received == rhead_at (every
+        # append moves received; rbuf emptied here sets it to None).
+        self.rhead: Optional[bytes] = None
+        self.rhead_at = 0
         self.inflight = 0  # bytes sent to us, not yet delivered
         self.last_arrival = 0.0  # when our last segment reaches the peer
         self.eof_in = False  # the peer shut down its sending side (FIN seen)
@@ -311,6 +309,7 @@ class FakeSocket(_Segments, _SocketIO):
         self.eof_in = self.shut_rd = self.shut_wr = False
         self.cut = self.dead_link = self.ever_connected = False
         self.rbuf.clear()
+        self.rhead = None
         self.oob = None
         self.oob_mark = None
         self.oob_byte = b""
@@ -340,7 +339,8 @@ class FakeSocket(_Segments, _SocketIO):
                 raise TypeError(
                     "a bytes-like object is required, not %r" % type(data).__name__
                 ) from None
-        self._check_open()
+        if self.fd is None:  # _check_open(), inlined on this hot path
+            raise oserror(errno.EBADF)
         if flags and flags & ~_SEND_FLAGS:
             raise _unsimulated("send", flags & ~_SEND_FLAGS, _SEND_FLAGS)
         if self.err:
@@ -386,12 +386,37 @@ class FakeSocket(_Segments, _SocketIO):
                 chunk = bytes(view)
             self.sent += k
             net._activity += 1
+            now = net.now
             if net.record:
                 log = net._log
-                log.append((net.now, "send", self.fd, (n, k, chunk)))  # type: ignore[arg-type]
+                log.append((now, "send", self.fd, (n, k, chunk)))  # type: ignore[arg-type]
                 if len(log) > net._log_high:
                     net._trim_log()
-            self._transmit(chunk)
+            if (
+                net._deliver_rules
+                or net._stream_rules
+                or peer.inflight
+                or self.last_arrival > now
+                or peer.cut
+                or (peer.shut_rd and peer.shut_wr)
+            ):
+                self._transmit(chunk)
+            else:
+                # The common case, _transmit and _deliver inlined: on time,
+                # nothing in flight before it, no rule to apply; the segment
+                # only adds POLLIN to the peer (set incrementally: the same
+                # bits _revents() gives, see _refresh).
+                self.last_arrival = now
+                prbuf = peer.rbuf
+                peer.rhead = None if prbuf else chunk
+                prbuf += chunk
+                peer.rhead_at = peer.received = peer.received + k
+                pfd = peer.fd
+                if pfd is not None:
+                    ready = net._ready
+                    mask = ready.get(pfd, 0)
+                    if not mask & IN:
+                        ready[pfd] = net._rready[pfd] = mask | IN
         if k >= room:
             # The connection is full (in flight or buffered): POLLOUT goes.
             self._refresh()
@@ -471,11 +496,54 @@ class FakeSocket(_Segments, _SocketIO):
             # system call, whatever the socket's state (closed, unconnected,
             # reset, refused); a pending error stays pending.
             return b""
-        self._check_open()
+        if self.fd is None:  # _check_open(), inlined on this hot path
+            raise oserror(errno.EBADF)
         if flags:
             return self._recv_flags(bufsize, flags)
         net = self.net
         rbuf = self.rbuf
+        if (
+            rbuf
+            and len(rbuf) <= bufsize
+            and self.oob_mark is None
+            and not net._recv_rules
+        ):
+            # The common case: the whole buffer, no urgent mark, no rule.
+            data = self.rhead  # type: ignore[assignment]
+            if data is None or self.rhead_at != self.received:
+                data = bytes(rbuf)
+            self.rhead = None
+            rbuf.clear()
+            ready = net._ready
+            fd: int = self.fd  # type: ignore[assignment]
+            if not (self.eof_in or self.shut_rd or self.state == "closed"):
+                # IN goes, nothing else changes (the incremental form of
+                # _refresh: see _revents).
+                mask = ready.get(fd, 0)
+                if mask & IN:
+                    mask ^= IN
+                    if mask & ~OUT:
+                        ready[fd] = net._rready[fd] = mask
+                    else:
+                        net._rready.pop(fd, None)
+                        if mask:
+                            ready[fd] = mask
+                        else:
+                            del ready[fd]
+            net._activity += 1
+            if net.record:
+                log = net._log
+                log.append((net.now, "recv", fd, (bufsize, data)))  # type: ignore[arg-type]
+                if len(log) > net._log_high:
+                    net._trim_log()
+            peer = self.peer
+            if peer is not None:
+                pfd = peer.fd
+                # Room opened for the peer: only a peer that could not
+                # write needs its readiness computed again.
+                if pfd is not None and not ready.get(pfd, 0) & OUT:
+                    peer._refresh()
+            return data
         mark = self.oob_mark
         if mark == 0:
             self._step_over_mark()
@@ -493,12 +561,16 @@ class FakeSocket(_Segments, _SocketIO):
             if mark is not None:
                 self.oob_mark = mark - k
             if k == len(rbuf):
-                data = bytes(rbuf)
+                data = self.rhead  # type: ignore[assignment]
+                if data is None or self.rhead_at != self.received:
+                    data = bytes(rbuf)
+                self.rhead = None
                 rbuf.clear()
                 self._refresh()  # IN may go
             else:
                 data = bytes(memoryview(rbuf)[:k])
                 del rbuf[:k]
+                self.rhead = None
             net._activity += 1
             if net.record:
                 log = net._log
@@ -562,52 +634,6 @@ class FakeSocket(_Segments, _SocketIO):
         net._log_event("error", self.fd, ("recv", "EAGAIN"))
         raise oserror(errno.EAGAIN)
 
-    def _recv_flags(self, bufsize: int, flags: int) -> bytes:
-        """recv() with flags: MSG_OOB, MSG_PEEK and MSG_DONTWAIT are
-        simulated; any other flag is refused (see DIFFERENCES)."""
-        if flags & ~_RECV_FLAGS:
-            raise _unsimulated("recv", flags & ~_RECV_FLAGS, _RECV_FLAGS)
-        net = self.net
-        if flags & _MSG_OOB:
-            if self.oob is None:
-                net._log_event("error", self.fd, ("recv", "EINVAL"))
-                raise oserror(errno.EINVAL)
-            if self.state == "closed" and not self.eof_in:
-                # Linux (tcp_recv_urg): a reset socket that never saw a FIN.
-                net._log_event("error", self.fd, ("recv", "ENOTCONN"))
-                raise oserror(errno.ENOTCONN)
-            data = self.oob
-            if flags & _MSG_PEEK:
-                # Linux (tcp_recv_urg): MSG_PEEK leaves the urgent byte.
-                net._log_event("oob_peek", self.fd, (bufsize, data))
-                return data
-            self.oob = None
-            net._log_event("oob_recv", self.fd, (bufsize, data))
-            self._refresh()
-            return data
-        if not flags & _MSG_PEEK:
-            # MSG_DONTWAIT alone: this one call does not block.
-            if self.rbuf or self.timeout == 0.0:
-                return self.recv(bufsize)
-            if self.oob_mark == 0:
-                self._step_over_mark()
-            return self._recv_nothing(bufsize, 0, False)
-        rbuf = self.rbuf
-        if rbuf:
-            # Linux (tcp_recvmsg with MSG_PEEK): the data stay queued (and
-            # readiness with them); a peek at the urgent mark skips the
-            # urgent byte without losing it, one before it stops there.
-            k = len(rbuf) if bufsize > len(rbuf) else bufsize
-            mark = self.oob_mark
-            if mark and k > mark:
-                k = mark
-            data = bytes(memoryview(rbuf)[:k])
-            net._log_event("peek", self.fd, (bufsize, data))
-            return data
-        return self._recv_nothing(
-            bufsize, flags, self.timeout != 0.0 and not flags & _MSG_DONTWAIT
-        )
-
     def shutdown(self, how: int) -> None:
         self._check_open()
         if self.connect_unreported and self.state != "connecting":
@@ -664,6 +690,7 @@ class FakeSocket(_Segments, _SocketIO):
             peer.dead_link = True
         self.state = "closed"
         self.rbuf.clear()
+        self.rhead = None
 
     def detach(self) -> int:
         fd = self.fileno()
@@ -743,23 +770,6 @@ class FakeSocket(_Segments, _SocketIO):
     def _refresh(self) -> None:
         if self.fd is not None:
             self.net._set_ready(self.fd, self._revents())
-
-
-def _unsimulated(call: str, bad: int, simulated: int) -> OSError:
-    """The error for flags fake_net does not simulate (Linux ignores some of
-    them and acts on others: neither can be done silently here)."""
-    names = []
-    for bit in range(32):
-        if bad & (1 << bit):
-            named = [n for v, n in _MSG_NAMES if v == 1 << bit]
-            names.append(named[0] if named else hex(1 << bit))
-    known = [n for v, n in _MSG_NAMES if v & simulated and v & (v - 1) == 0]
-    exc = OSError(
-        errno.EOPNOTSUPP,
-        "fake_net does not simulate the %s() flag %s (it simulates %s)"
-        % (call, "|".join(names), ", ".join(known)),
-    )
-    return exc
 
 
 def _as_enum(enum: Any, value: int) -> Any:

@@ -5,7 +5,8 @@ a socket than asyncore does: ``makefile()`` (read through ``recv_into``),
 ``recvfrom``, ``sendfile``, timeouts set with ``settimeout``, and a close
 that waits for the socket's files to close.  This mixin gives
 :class:`~fake_net.FakeSocket` those calls on top of its own ``recv``/``send``,
-with CPython 3.11's semantics:
+with CPython 3.11's semantics, and ``recv()`` with flags (MSG_OOB, MSG_PEEK,
+MSG_DONTWAIT; any other flag is refused, ``_unsimulated``):
 
 * ``makefile()`` is CPython's own ``socket.socket.makefile``, run on this
   socket: the raw stream is ``socket.SocketIO``, which reads with
@@ -35,6 +36,18 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["_SocketIO", "send_file_through"]
 
 _SENDFILE_CHUNK = 65536
+# Plain ints: a flag test against socket.MSG_OOB (an IntFlag) costs 40x more.
+_MSG_OOB = int(_socket.MSG_OOB)
+_MSG_PEEK = int(_socket.MSG_PEEK)
+_MSG_DONTWAIT = int(_socket.MSG_DONTWAIT)
+# The recv() flags fake_net simulates (see _recv_flags).
+_RECV_FLAGS = _MSG_OOB | _MSG_PEEK | _MSG_DONTWAIT
+# Flag names, for the error that refuses a flag fake_net does not simulate.
+_MSG_NAMES = sorted(
+    (int(getattr(_socket, name)), name)
+    for name in dir(_socket)
+    if name.startswith("MSG_")
+)
 # Taken now: inside a simulated world, socket.socket is the world's.
 _MAKEFILE = _socket.socket.makefile
 
@@ -97,6 +110,14 @@ class _SocketIO:
     sendall: Callable[..., None]
     _check_open: Callable[[], None]
     _real_close: Callable[[], None]
+    state: str
+    rbuf: bytearray
+    eof_in: bool
+    oob: Optional[bytes]
+    oob_mark: Optional[int]
+    _refresh: Callable[[], None]
+    _step_over_mark: Callable[[], None]
+    _recv_nothing: Callable[[int, int, bool], bytes]
 
     # -- timeouts -----------------------------------------------------------
 
@@ -128,6 +149,54 @@ class _SocketIO:
         self, buffer: Any, nbytes: int = 0, flags: int = 0
     ) -> Tuple[int, Any]:
         return self.recv_into(buffer, nbytes, flags), None
+
+    # -- recv() with flags -----------------------------------------------------
+
+    def _recv_flags(self, bufsize: int, flags: int) -> bytes:
+        """recv() with flags: MSG_OOB, MSG_PEEK and MSG_DONTWAIT are
+        simulated; any other flag is refused (see DIFFERENCES)."""
+        if flags & ~_RECV_FLAGS:
+            raise _unsimulated("recv", flags & ~_RECV_FLAGS, _RECV_FLAGS)
+        net = self.net
+        if flags & _MSG_OOB:
+            if self.oob is None:
+                net._log_event("error", self.fd, ("recv", "EINVAL"))
+                raise oserror(errno.EINVAL)
+            if self.state == "closed" and not self.eof_in:
+                # Linux (tcp_recv_urg): a reset socket that never saw a FIN.
+                net._log_event("error", self.fd, ("recv", "ENOTCONN"))
+                raise oserror(errno.ENOTCONN)
+            data = self.oob
+            if flags & _MSG_PEEK:
+                # Linux (tcp_recv_urg): MSG_PEEK leaves the urgent byte.
+                net._log_event("oob_peek", self.fd, (bufsize, data))
+                return data
+            self.oob = None  # type: ignore[misc]  # a FakeSocket slot
+            net._log_event("oob_recv", self.fd, (bufsize, data))
+            self._refresh()
+            return data
+        if not flags & _MSG_PEEK:
+            # MSG_DONTWAIT alone: this one call does not block.
+            if self.rbuf or self.timeout == 0.0:
+                return self.recv(bufsize)
+            if self.oob_mark == 0:
+                self._step_over_mark()
+            return self._recv_nothing(bufsize, 0, False)
+        rbuf = self.rbuf
+        if rbuf:
+            # Linux (tcp_recvmsg with MSG_PEEK): the data stay queued (and
+            # readiness with them); a peek at the urgent mark skips the
+            # urgent byte without losing it, one before it stops there.
+            k = len(rbuf) if bufsize > len(rbuf) else bufsize
+            mark = self.oob_mark
+            if mark and k > mark:
+                k = mark
+            data = bytes(memoryview(rbuf)[:k])
+            net._log_event("peek", self.fd, (bufsize, data))
+            return data
+        return self._recv_nothing(
+            bufsize, flags, self.timeout != 0.0 and not flags & _MSG_DONTWAIT
+        )
 
     # -- files ----------------------------------------------------------------
 
@@ -176,3 +245,20 @@ class _SocketIO:
     def dup(self) -> Any:
         # A second descriptor for one socket is not simulated yet.
         raise oserror(errno.EOPNOTSUPP)
+
+
+def _unsimulated(call: str, bad: int, simulated: int) -> OSError:
+    """The error for flags fake_net does not simulate (Linux ignores some of
+    them and acts on others: neither can be done silently here)."""
+    names = []
+    for bit in range(32):
+        if bad & (1 << bit):
+            named = [n for v, n in _MSG_NAMES if v == 1 << bit]
+            names.append(named[0] if named else hex(1 << bit))
+    known = [n for v, n in _MSG_NAMES if v & simulated and v & (v - 1) == 0]
+    exc = OSError(
+        errno.EOPNOTSUPP,
+        "fake_net does not simulate the %s() flag %s (it simulates %s)"
+        % (call, "|".join(names), ", ".join(known)),
+    )
+    return exc

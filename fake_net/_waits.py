@@ -103,6 +103,16 @@ class _Waits:
                         self._advance_to(timers[0][0])
                         result, _ = collect(spurious)
             return result
+        return self._wait_on(timeout, collect, spurious)
+
+    def _wait_on(
+        self,
+        timeout: Optional[float],
+        collect: Callable[[List[Tuple[int, int]]], Tuple[Any, bool]],
+        spurious: List[Tuple[int, int]],
+    ) -> Any:
+        """The rest of a wait (its step counted, its due events run) that
+        found nothing ready at first: time moves here."""
         deadline = None if timeout is None else self.now + timeout
         while True:
             result, ready = collect(spurious)
