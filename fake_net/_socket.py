@@ -688,6 +688,8 @@ class FakeSocket(_Segments, _SocketIO):
             elif not self.shut_wr:
                 self._send_fin()
             peer.dead_link = True
+            if peer.fd is not None:
+                peer._refresh()  # a send now draws an RST: it will not block
         self.state = "closed"
         self.rbuf.clear()
         self.rhead = None

@@ -109,15 +109,6 @@ def _run(seed: int, faults: list, steps: int = 400) -> None:
                                        socket.SHUT_RDWR]))
             elif op == "close" and rng.random() < 0.15:
                 s.close()
-                # Known, and older than the incremental paths: close() sets
-                # the peer's dead_link (POLLOUT in _revents) without
-                # recomputing the peer's bits; with segments still in
-                # flight they stay stale until something else refreshes
-                # them.  Behaviour is kept as it is (the goldens depend on
-                # it), so the peer is brought in line here, and the
-                # sequence goes on checking the incremental paths.
-                for x in socks:
-                    x._refresh()
             elif op == "error":
                 s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             elif op == "wait":
