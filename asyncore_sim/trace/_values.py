@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno as _errno
 import re
 import socket as _socket
-from typing import Any, Iterable, List, Tuple
+from typing import Any, Dict, Iterable, List, Tuple
 
 __all__ = [
     "Addr",
@@ -48,18 +48,38 @@ _BARE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:,|<>()\[\]-]*$")
 _ESC = {0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 
 
-def _escape_bytes(data: bytes, quote: int) -> str:
-    out = []
-    for b in data:
+def _escape_table(quote: int) -> Dict[int, str]:
+    """For str.translate: each byte value (as a latin-1 character) to the
+    way a trace writes it inside ``quote``s."""
+    table = {}
+    for b in range(256):
         if b in _ESC:
-            out.append(_ESC[b])
+            table[b] = _ESC[b]
         elif b == quote:
-            out.append("\\" + chr(b))
+            table[b] = "\\" + chr(b)
         elif 0x20 <= b < 0x7F:
-            out.append(chr(b))
+            continue  # itself
         else:
-            out.append("\\x%02x" % b)
-    return "".join(out)
+            table[b] = "\\x%02x" % b
+    return table
+
+
+_ESCAPERS: Dict[int, Tuple[Any, Dict[int, str]]] = {}
+
+
+def _escape_bytes(data: bytes, quote: int) -> str:
+    # C-level passes over the bytes read as latin-1, not a Python loop per
+    # byte (saving a trace is part of every failure report): a search for
+    # any character that needs escaping, then str.translate.
+    escaper = _ESCAPERS.get(quote)
+    if escaper is None:
+        pattern = re.compile("[^\\x20-\\x7e]|[%s]" % re.escape("\\" + chr(quote)))
+        escaper = _ESCAPERS[quote] = (pattern, _escape_table(quote))
+    text = bytes(data).decode("latin-1")
+    pattern, table = escaper
+    if pattern.search(text) is None:
+        return text
+    return text.translate(table)
 
 
 def _escape_str(text: str) -> str:
