@@ -45,6 +45,7 @@ from fake_net._faults import (
     DelaySegments,
     ExceptionalFile,
     Fault,
+    HideReady,
     InjectOOB,
     InterruptWait,
     Match,
@@ -56,6 +57,7 @@ from fake_net._faults import (
     ShortRead,
     SpuriousReady,
 )
+from fake_net._cost import Cost
 from fake_net._files import FakeFileWrapper
 from fake_net._network import DEFAULT_NAMES, FakeNetwork
 from fake_net._plan import FaultPlan, StreamEnd
@@ -67,6 +69,7 @@ from fake_net._socket import FakeSocket
 __all__ = [
     "ANY",
     "ConnectLatency",
+    "Cost",
     "ConnectTimeout",
     "CutReads",
     "CutSends",
@@ -82,6 +85,7 @@ __all__ = [
     "DatagramSocket",
     "Fault",
     "FaultPlan",
+    "HideReady",
     "InjectOOB",
     "InterruptWait",
     "LINUX_CONNECT_TIMEOUT",

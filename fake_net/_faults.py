@@ -35,6 +35,7 @@ __all__ = [
     "ConnectTimeout",
     "ConnectLatency",
     "SpuriousReady",
+    "HideReady",
     "InterruptWait",
     "PendingError",
     "ExceptionalFile",
@@ -334,6 +335,67 @@ class SpuriousReady(Fault):
 
     site: ClassVar[str] = "wait"
     events: int = attrs.field(default=select.POLLIN)
+
+
+#: HideReady's letters: the poll bit each hides, and select()'s list.
+_HIDE_BITS = {"r": select.POLLIN, "w": select.POLLOUT, "x": select.POLLPRI}
+
+
+def _hide_events(instance: Any, attribute: Any, value: Any) -> None:
+    if (
+        not isinstance(value, str)
+        or not value
+        or any(c not in _HIDE_BITS for c in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ValueError(
+            "events must be some of the letters r, w, x (each at most once), "
+            "got %r" % (value,)
+        )
+
+
+def _at_least_one(instance: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError("%s must be an int >= 1, got %r" % (attribute.name, value))
+
+
+def _wait_number(instance: Any, attribute: Any, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("%s must be an int >= 0, got %r" % (attribute.name, value))
+
+
+@attrs.frozen
+class HideReady(Fault):
+    """For ``passes`` readiness calls starting at call number ``at_pass``
+    (0-based, counted over the whole network as ``InterruptWait.at_step``),
+    a matching socket is not reported ready for ``events`` although it is;
+    its state is unchanged, so the next call reports it again.  The
+    counterpart of :class:`SpuriousReady`: a kernel that shows data one
+    loop pass late.
+
+    ``events``: "r" hides POLLIN (select: the read list), "w" POLLOUT (the
+    write list), "x" POLLPRI (the exceptional list), or several ("rw").
+    POLLHUP and POLLERR, which poll always reports, stay.  Every matching
+    socket is hidden; the rule fires (and counts towards ``times``) for each
+    that was ready for those events when the call began.
+    """
+
+    site: ClassVar[str] = "wait"
+    events: str = attrs.field(default="r", validator=_hide_events)
+    passes: int = attrs.field(default=1, validator=_at_least_one)
+    at_pass: int = attrs.field(default=0, validator=_wait_number)
+
+    @property
+    def bits(self) -> int:
+        """The poll bits hidden."""
+        bits = 0
+        for c in self.events:
+            bits |= _HIDE_BITS[c]
+        return bits
+
+    def covers(self, step: int) -> bool:
+        """Whether readiness call number ``step`` (0-based) is hidden."""
+        return self.at_pass <= step < self.at_pass + self.passes
 
 
 @attrs.frozen

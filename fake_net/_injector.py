@@ -4,9 +4,9 @@ The rules themselves are values (``_faults``; plans of them in ``_plan``).
 Here they are installed (``add_fault``) and applied where they act: a
 connect, a send, a recv or a segment's delivery asks for the verdict of the
 rules of its site (``_fault_verdict``); stream rules act at a byte offset of
-a connection end or at a virtual time; wait rules interrupt a readiness call
-or add a spurious event.  The sockets test a per-site flag (``_send_rules``,
-...) first, so a network without rules pays nothing for them.
+a connection end or at a virtual time; wait rules interrupt a readiness call,
+add a spurious event or hide a ready one.  The sockets test a per-site flag
+(``_send_rules``, ...) first, so a network without rules pays nothing for them.
 
 Rules: rules are tried in the order they were installed, and the first
 verdict that is not "pass" wins; a probability is drawn from the network's
@@ -54,6 +54,7 @@ class _Injector(_Coverage):
     latency: float
     random: Random
     _objects: Dict[int, Any]
+    _ready: Dict[int, int]
     _sockets: List[FakeSocket]
     _schedule: Callable[..., None]
     _log_event: Callable[[str, Optional[int], Tuple[Any, ...]], None]
@@ -226,9 +227,28 @@ class _Injector(_Coverage):
         victim._refresh()
 
     def _wait_faults(self, step: int) -> Tuple[bool, List[Tuple[int, int]]]:
-        """(interrupt?, spurious events) for this wait."""
+        """(interrupt?, spurious events) for this wait (number ``step``).
+
+        The list holds ``(fd, events)`` pairs: events > 0 are added to what
+        the wait reports (SpuriousReady), events < 0 remove the bits
+        ``-events`` (HideReady); the removals come last, so hiding wins.
+        """
         spurious: List[Tuple[int, int]] = []
+        hidden: List[Tuple[int, int]] = []
         for index, fault in enumerate(self.faults):
+            if isinstance(fault, _faults.HideReady):
+                if not fault.covers(step):
+                    continue
+                bits = fault.bits
+                for fd in sorted(self._objects):
+                    sock = self._objects[fd]
+                    if isinstance(sock, FakeSocket) and self._rule_applies(
+                        index, fault, sock
+                    ):
+                        if self._ready.get(fd, 0) & bits:
+                            self._fire(index, fault, sock, fault.events)
+                        hidden.append((fd, -bits))
+                continue
             if isinstance(fault, _faults.InterruptWait):
                 use = self._rule_uses[index]
                 use.reach = step
@@ -255,4 +275,6 @@ class _Injector(_Coverage):
                         self._fire(index, fault, sock, fault.events)
                         spurious.append((fd, fault.events))
                         break
+        if hidden:
+            spurious.extend(hidden)
         return False, spurious

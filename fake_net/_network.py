@@ -57,6 +57,7 @@ from typing import (
 import asyncore_seam as _seam
 from asyncore_seam import NetworkMap
 from fake_net import _faults
+from fake_net._cost import Cost
 from fake_net._addresses import DEFAULT_NAMES, _Addresses
 from fake_net._addresses import EPHEMERAL_PORTS as EPHEMERAL_PORTS
 from fake_net._clock import Timer, _Clock
@@ -134,6 +135,7 @@ class FakeNetwork(
         epoch: float = DEFAULT_EPOCH,
         hostname: str = "sim-host",
         allow_real: Iterable[Any] = (),
+        cost: Optional[Cost] = None,
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError("FakeNetwork(seed=...) must be an int, got %r" % (seed,))
@@ -211,6 +213,16 @@ class FakeNetwork(
         self._stream_rules = self._connect_rules = self._wait_rules = False
         for fault in faults:
             self.add_fault(fault)
+        # The cost model (fake_net._cost): None, off, costs nothing.  When
+        # set, every wait goes the way of wait rules (_wait_ready), where
+        # the clock moves by cost.wait; send and recv test it once.
+        if cost is not None and not isinstance(cost, Cost):
+            raise TypeError(
+                "FakeNetwork(cost=...) must be a Cost or None, got %r" % (cost,)
+            )
+        self._cost: Optional[Cost] = cost
+        if cost is not None:
+            self._wait_rules = True
 
     def __repr__(self) -> str:
         return "FakeNetwork(seed=%r, now=%g, sockets=%d)" % (

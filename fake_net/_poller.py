@@ -8,7 +8,9 @@ its cost follows what is ready, not how many channels there are.
 ``wait`` answers the common case (the same interest as last time, nothing
 to write to, nothing scheduled, no wait rules, something ready to read) in
 its own frame; anything else goes through ``_wait`` and the network's
-``_wait_ready``, with the same outcome.
+``_wait_ready``, with the same outcome.  Wait rules and the cost model
+(``_cost``) always take that longer way; the collectors apply the wait
+rules' list (added bits, and hidden ones: see ``_waits``).
 """
 
 from __future__ import annotations
@@ -224,6 +226,13 @@ class FakePoller:
         for fd in self._invalid:
             events[fd] = NVAL
         for fd, ev in spurious:
+            if ev < 0:  # HideReady: those bits go from the answer
+                r = events.get(fd, 0) & ~-ev
+                if r:
+                    events[fd] = r
+                else:
+                    events.pop(fd, None)
+                continue
             m = interest.get(fd)
             if m and ev & m:
                 events[fd] = events.get(fd, 0) | (ev & m)
@@ -252,6 +261,11 @@ class FakePoller:
                 if rev & OUT and not rev & ERR:
                     w.append(fd)
         for fd, ev in spurious:
+            if ev < 0:  # HideReady: out of the lists of those bits
+                for bit, lst in ((IN, r), (OUT, w), (PRI, e)):
+                    if -ev & bit and fd in lst:
+                        lst.remove(fd)
+                continue
             m = interest.get(fd, 0)
             for bit, lst in ((IN, r), (OUT, w), (PRI, e)):
                 if ev & bit and m & bit and fd not in lst:

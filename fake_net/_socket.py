@@ -420,6 +420,9 @@ class FakeSocket(_Segments, _SocketIO):
         if k >= room:
             # The connection is full (in flight or buffered): POLLOUT goes.
             self._refresh()
+        cost = net._cost
+        if cost is not None and cost.send:
+            net._advance_to(net.now + cost.send)  # the cost model (_cost)
         return k
 
     def _send_to_dead_peer(self, view: Any, n: int) -> int:
@@ -543,6 +546,9 @@ class FakeSocket(_Segments, _SocketIO):
                 # write needs its readiness computed again.
                 if pfd is not None and not ready.get(pfd, 0) & OUT:
                     peer._refresh()
+            cost = net._cost
+            if cost is not None and cost.recv:
+                net._advance_to(net.now + cost.recv)  # the cost model (_cost)
             return data
         mark = self.oob_mark
         if mark == 0:
@@ -583,6 +589,9 @@ class FakeSocket(_Segments, _SocketIO):
                 # write needs its readiness computed again.
                 if not net._ready.get(peer.fd, 0) & OUT:
                     peer._refresh()
+            cost = net._cost
+            if cost is not None and cost.recv:
+                net._advance_to(net.now + cost.recv)  # the cost model (_cost)
             return data
         return self._recv_nothing(bufsize, flags, self.timeout != 0.0)
 

@@ -10,7 +10,15 @@ descriptor table the network keeps up to date (``_ready``/``_rready``);
 Rules: never read the wall clock; a wait that can never return raises
 :class:`SimulationStuck` rather than hang; a loop that spins (ready every
 time, no I/O) gets the clock moved after :data:`SPIN_WAITS` waits, as real
-time would pass.
+time would pass.  With a cost model (``FakeNetwork(cost=Cost(wait=...))``,
+see ``_cost``) every readiness call first moves the clock by ``cost.wait``
+(running what falls due), then collects; it goes this way, not the poller's
+shortcuts, as a wait rule does.
+
+The waits' fault rules come from the injector (``_wait_faults``) as one list
+of ``(fd, events)`` pairs handed to every ``collect``: ``events`` > 0 adds
+those bits (``SpuriousReady``), ``events`` < 0 removes the bits ``-events``
+from what the wait reports (``HideReady``); the socket's state is unchanged.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from fake_net._errors import SimulationStuck, oserror
 from fake_net._world import _state as _world_state
 
 if TYPE_CHECKING:  # pragma: no cover
+    from fake_net._cost import Cost
     from fake_net._clock import Timer
     from fake_net._socket import FakeSocket
 
@@ -52,7 +61,8 @@ class _Waits:
     _idle: int
     _activity: int
     _timers: List[Timer]
-    _wait_rules: bool
+    _wait_rules: bool  # wait rules, or a cost model, are set
+    _cost: Optional[Cost]
     _advance_to: Callable[[float], None]
     _next_time: Callable[[], Optional[float]]
     _note_idle: Callable[[bool], None]
@@ -82,6 +92,11 @@ class _Waits:
             self._step_budget_used_up()
         spurious: List[Tuple[int, int]] = _NO_SPURIOUS
         if self._wait_rules:
+            cost = self._cost
+            if cost is not None and cost.wait:
+                # The cost model: the pass took cost.wait seconds; what fell
+                # due meanwhile runs before readiness is collected.
+                self._advance_to(self.now + cost.wait)
             interrupted, spurious = self._wait_faults(step - 1)
             if interrupted:
                 raise oserror(errno.EINTR)

@@ -103,6 +103,8 @@ class Scenario:
     masks: List[Mask] = attrs.field(factory=list)
     source: Optional[Dict[str, str]] = None
     max_steps: int = MAX_STEPS
+    #: The cost model (a fake_net ``Cost``), None when the scenario has none.
+    cost: Optional[Any] = None
     #: The line of each directive that names one thing (program, expect...).
     lines: Dict[str, int] = attrs.field(factory=dict, eq=False, repr=False)
     #: The path as it was given, which messages name (``path`` is absolute).
@@ -335,9 +337,11 @@ def _make_fault(tokens: List[str], where: str) -> Any:
 # -- reading a scenario ------------------------------------------------------------
 
 #: Directives that say one thing, so may appear once.
-_ONCE = ("program", "seed", "ports", "max-steps", "expect", "trace", "source")
+_ONCE = (
+    "program", "seed", "ports", "max-steps", "cost", "expect", "trace", "source"
+)
 _DIRECTIVES = (
-    "program, env, file, seed, ports, max-steps, name, fault, server, at, "
+    "program, env, file, seed, ports, max-steps, cost, name, fault, server, at, "
     "expect, trace, normalize, mask, source"
 )
 _AT_USAGE = 'at TIME HOST:PORT[#K] accept|send N|send "..."|oob "x"|close|reset'
@@ -463,6 +467,22 @@ class _Reader:
             )
         self.names[host] = self.lineno
         self.scn.names[host] = ip
+
+    def d_cost(self, args: List[str], line: str) -> None:
+        usage = "usage: cost [wait=TIME] [send=TIME] [recv=TIME] (TIME: 20us, 1ms, 0s)"
+        if not args:
+            raise self.fail(usage)
+        from fake_net import Cost
+
+        quanta: Dict[str, float] = {}
+        for item in args:
+            key, sep, text = item.partition("=")
+            if not sep or key not in ("wait", "send", "recv"):
+                raise self.fail("%s, got %r" % (usage, _clip(item)))
+            if key in quanta:
+                raise self.fail("cost: %s given twice" % key)
+            quanta[key] = _parse_time(text, self.where)
+        self.scn.cost = Cost(**quanta)
 
     def d_fault(self, args: List[str], line: str) -> None:
         if not args:

@@ -35,6 +35,13 @@ The network (fake_net)
                                 written with commas and no spaces, in
                                 parentheses or not: ``CutSends sizes=9,0,none``
                                 or ``sizes=(9,)``; ``sizes=()`` is empty
+                                (``HideReady events=r passes=1 at_pass=7
+                                fd=515`` hides a ready bit for chosen waits)
+    ``cost wait=T send=T recv=T`` the cost model (fake_net ``Cost``, off when
+                                absent): each readiness wait, each send that
+                                moves bytes and each recv that returns bytes
+                                advances virtual time by its TIME (``20us``,
+                                ``0.5ms``, ``0s``); any key may be left out
     ``server HOST:PORT``        a scripted server outside the process (HOST
                                 an IP address or a name in the table; PORT
                                 1..65535)
@@ -213,6 +220,7 @@ def build_network(scn: Scenario) -> Any:
         faults=scn.faults,
         ephemeral_ports=scn.ports,
         max_steps=scn.max_steps,
+        cost=scn.cost,
     )
     remotes = {}
     for host, port, line in scn.servers:
