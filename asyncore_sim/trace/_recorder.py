@@ -3,15 +3,40 @@
 Rules (recording must stay deterministic): descriptors are renumbered lowest
 free from 3, as POSIX allocates; time is read from the wrapped network only
 when a wait or sleep returns; nothing recorded depends on ``id()``.
+
+Recording is cheap: each event is kept as a compact tuple (the time, the
+kind, the trace's descriptor, the arguments, the result; a callback keeps
+the dispatcher's class and its answer), and its :class:`TraceEvent` is
+built only when ``rec.events`` or ``rec.trace`` is read, its text only when
+it is written (:mod:`._records`).  Readiness texts are cached per poller,
+keyed by the network's descriptors and masks, and forgotten whenever the
+numbering changes.  Where events go:
+
+* by default, all of them stay in memory (``rec.trace``, ``rec.events``);
+* ``stream=`` (a path or an open text file): written to the trace file as
+  the run goes, in batches of at most ``SPILL`` events (the file is complete
+  when the recording stops), so memory stays constant;
+* ``keep=N``: only the last N stay in memory (``rec.kept``, with a
+  ``# dropped:`` header saying how many came before), so memory stays
+  constant.
+
+``rec.trace``/``rec.events`` are the whole recording or an
+:class:`IncompleteTrace` error saying where the rest is, never a part that
+would compare as if it were the whole.
 """
 
 from __future__ import annotations
 
+import collections
 import errno as _errno
 import socket as _socket
+import sys
 from typing import (
     Any,
+    Callable,
+    Deque,
     Dict,
+    Iterator,
     List,
     Optional,
     Sequence,
@@ -22,6 +47,15 @@ from typing import (
 import asyncore_seam as _seam
 
 from asyncore_sim.trace._format import Trace, TraceEvent
+from asyncore_sim.trace._records import (
+    Raw,
+    TraceStream,
+    _event,
+    _Log,
+    _raw,
+    header_text,
+    raw_text,
+)
 from asyncore_sim.trace._values import (
     _err_value,
     addr_value,
@@ -32,7 +66,17 @@ from asyncore_sim.trace._values import (
     sockopt_args,
 )
 
-__all__ = ["Recorder", "TracingPoller", "TracingSocket"]
+__all__ = ["Recorder", "TracingPoller", "TracingSocket", "IncompleteTrace"]
+
+#: Events a streaming or bounded recorder holds before it writes or trims them.
+SPILL = 256
+
+_NOT_YET = sys.maxsize  # a threshold never reached
+
+
+class IncompleteTrace(RuntimeError):
+    """``rec.trace``/``rec.events`` of a recording that does not hold every
+    event (``stream=``, or ``keep=`` once events were dropped)."""
 
 
 class Recorder:
@@ -41,29 +85,187 @@ class Recorder:
     Use it as the network: ``with Recorder(net) as rec:`` makes it current
     (dispatchers on the default map use it), ``rec.map()`` gives a map bound
     to it.  While it is active, the dispatcher core reports every callback to
-    it.  ``rec.trace`` is the :class:`Trace` so far.
+    it (:meth:`callback`).
+
+    By default every event is kept in memory: about 125 bytes an event
+    besides the bytes each send and recv carried (a 4 KiB echo round trip
+    on fake_net is 20 events: 2.5 KB, plus its payloads where the network
+    does not share them).  ``rec.trace`` is the :class:`Trace` so far and
+    ``rec.events`` its events (the same list, brought up to date each time
+    either is read).  For long runs, in constant memory:
+
+    * ``stream=path`` (or an open text file): each event is written to that
+      trace file as the run goes (in batches; the file is complete when the
+      recording stops, or at :meth:`flush`); ``rec.trace`` is then an
+      :class:`IncompleteTrace` error: read the file
+      (``Trace.load(path)``).  The header is written at once, so
+      ``header=`` is the place for it.
+    * ``keep=N``: only the last N events are kept (the end of a run is what
+      explains its failure).  ``rec.kept`` is a :class:`Trace` of them whose
+      ``# dropped:`` header says how many came before; ``rec.trace`` is
+      the whole trace until the first event is dropped, then an
+      :class:`IncompleteTrace` error.  With ``stream=`` too, the file has
+      every event and ``rec.kept`` the last N.
+
+    ``rec.count`` is the number of events recorded, ``rec.dropped`` how many
+    of them are not in memory.  :meth:`save` and :meth:`dumps` write the
+    trace as ``rec.trace.save()``/``.dumps()`` do, byte for byte, faster.
     """
 
     def __init__(
-        self, network: Any = None, header: Optional[Dict[str, str]] = None
+        self,
+        network: Any = None,
+        header: Optional[Dict[str, str]] = None,
+        *,
+        stream: Any = None,
+        keep: Optional[int] = None,
     ) -> None:
         if network is None:
             from asyncore_seam import current_network
 
             network = current_network()
+        if keep is not None and (
+            not isinstance(keep, int) or isinstance(keep, bool) or keep < 1
+        ):
+            raise ValueError("keep=%r: the number of events to keep (>= 1)" % (keep,))
         self.inner = network
         self.name = getattr(network, "name", type(network).__name__)
-        self.trace = Trace(header=dict(header or {}))
-        self.trace.header.setdefault("network", self.name)
-        self.events = self.trace.events
-        self._t0 = network.monotonic()
-        self.now = 0.0
-        self._fds: Dict[int, int] = {}  # the network's fd -> trace fd
-        self._used: List[int] = []
+        self._trace = Trace(header=dict(header or {}))
+        self._trace.header.setdefault("network", self.name)
+        self._events = self._trace.events  # built from the records when read
+        self._spilled = 0  # records handed to the stream or the bounded store
+        self._keep = keep
+        self._kept: Optional[Deque[Raw]] = (
+            collections.deque(maxlen=keep) if keep is not None else None
+        )
+        self._stream: Optional[TraceStream] = (
+            TraceStream(stream, self._trace.header) if stream is not None else None
+        )
+        # Records pending at which _spill() runs (an inactive stream: at once).
+        limit = (
+            _NOT_YET if stream is None and keep is None
+            else 1 if stream is not None else SPILL
+        )
+        self._log = log = _Log(network.monotonic, limit, self._spill)
+        self._pending = log.pending
+        # The core calls rec.callback(...) for every callback: an instance
+        # attribute is found sooner than a method on a class with __getattr__.
+        self.callback = log.callback  # type: ignore[method-assign]
         self._stack: List[Any] = []
 
     def __repr__(self) -> str:
-        return "Recorder(%r, %d events)" % (self.inner, len(self.events))
+        return "Recorder(%r, %d events)" % (self.inner, self.count)
+
+    # -- what was recorded --------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        """Events recorded so far (kept, streamed or dropped)."""
+        return len(self._events) + self._spilled + len(self._pending)
+
+    @property
+    def dropped(self) -> int:
+        """Events recorded that :attr:`kept` does not hold (with ``stream=``,
+        they are in the file)."""
+        if self._keep is not None:
+            return max(0, self.count - self._keep)
+        return self.count if self._stream is not None else 0
+
+    def _whole(self) -> None:
+        """IncompleteTrace unless every event is in memory."""
+        if self._stream is not None:
+            raise IncompleteTrace(
+                "this Recorder streams its events to %s (stream=): read the "
+                "trace from there (Trace.load) once the recording stopped%s"
+                % (
+                    self._stream.name,
+                    "; rec.kept has the last %d" % self._keep if self._keep else "",
+                )
+            )
+        if self.dropped:
+            keep = self._keep or 0
+            raise IncompleteTrace(
+                "this Recorder keeps only the last %d events (keep=%d): %d of the "
+                "%d recorded were dropped; rec.kept is a trace of the last %d "
+                "(its '# dropped:' header says so), or record with stream=path "
+                "for the whole trace" % (keep, keep, self.dropped, self.count, keep)
+            )
+
+    def _raws(self) -> Iterator[Raw]:
+        """Every record in memory, oldest first."""
+        if self._kept is not None:
+            yield from self._kept
+        else:
+            yield from map(_raw, self._events)
+        yield from self._pending
+
+    @property
+    def events(self) -> List[TraceEvent]:
+        """Every event so far (the list of :attr:`trace`)."""
+        return self.trace.events
+
+    @property
+    def trace(self) -> Trace:
+        """The :class:`Trace` so far: every event (else :class:`IncompleteTrace`)."""
+        self._whole()
+        if self._kept is not None:
+            events = list(map(_event, self._raws()))
+            return Trace(events=events, header=self._trace.header)
+        if self._pending:
+            self._events.extend(map(_event, self._pending))
+            self._pending.clear()
+        return self._trace
+
+    @property
+    def kept(self) -> Trace:
+        """A :class:`Trace` of the events in memory (with ``keep=N``, the
+        last N), after a ``# dropped:`` header when earlier ones are gone."""
+        if self._stream is not None and self._kept is None:
+            raise IncompleteTrace(
+                "this Recorder keeps no events: they are streamed to %s"
+                % self._stream.name
+            )
+        raws = list(self._raws())
+        header = dict(self._trace.header)
+        if self._keep is not None and len(raws) > self._keep:
+            raws = raws[-self._keep :]
+        if self.dropped:
+            header["dropped"] = "%d events before these (Recorder keep=%d)" % (
+                self.dropped,
+                self._keep or 0,
+            )
+        return Trace(events=list(map(_event, raws)), header=header)
+
+    def dumps(self) -> str:
+        """``rec.trace.dumps()``, written without building the events."""
+        self._whole()
+        return header_text(self._trace.header) + raw_text(self._raws())
+
+    def save(self, path: Any) -> None:
+        """``rec.trace.save(path)``, written without building the events."""
+        text = self.dumps()
+        with open(path, "w", encoding="ascii", newline="\n") as f:
+            f.write(text)
+
+    def flush(self) -> None:
+        """Write what a streaming recorder holds (and flush its file)."""
+        self._spill()
+        if self._stream is not None and self._stream.file is not None:
+            flush = getattr(self._stream.file, "flush", None)
+            if flush is not None:
+                flush()
+
+    def _spill(self) -> None:
+        """Hand the pending records to the stream and the bounded store."""
+        pending = self._pending
+        if not pending or (self._stream is None and self._kept is None):
+            return
+        if self._stream is not None:
+            self._stream.write(raw_text(pending))
+        if self._kept is not None:
+            self._kept.extend(pending)
+        self._spilled += len(pending)
+        pending.clear()
 
     # -- activation ---------------------------------------------------------
 
@@ -82,15 +284,28 @@ class Recorder:
             self._stack.append(self.inner)
         self._stack.append(_seam.push_current(self))
         asyncore._tracer = self
+        if self._stream is not None:
+            self._stream.start()
+            self._log.limit = SPILL
         return self
 
     def __exit__(self, *exc: Any) -> None:
         from asyncore_sim import asyncore
 
         asyncore._tracer = None
-        _seam.pop_current(self._stack.pop())
-        if self._stack:
-            self._stack.pop().__exit__(*exc)
+        try:
+            _seam.pop_current(self._stack.pop())
+            if self._stack:
+                self._stack.pop().__exit__(*exc)
+        finally:
+            if self._stream is not None:
+                # Complete the file; later events (a descriptor closed after
+                # the recording stopped) are appended as they happen.
+                self._log.limit = 1
+                try:
+                    self._spill()
+                finally:
+                    self._stream.stop()
 
     def start(self) -> "Recorder":
         """Activate without ``with`` (pair with :meth:`stop`)."""
@@ -106,30 +321,20 @@ class Recorder:
 
     # -- bookkeeping --------------------------------------------------------
 
+    @property
+    def now(self) -> float:
+        """The time stamp of the events being recorded (seconds)."""
+        return self._log.now
+
     def tfd(self, fd: Any) -> int:
         """The trace's number for the network's descriptor ``fd``."""
-        try:
-            return self._fds[fd]
-        except (KeyError, TypeError):
-            return self._open_fd(fd) if isinstance(fd, int) and fd >= 0 else -1
-
-    def _open_fd(self, fd: int) -> int:
-        n = 3
-        used = self._used
-        while n in used:
-            n += 1
-        used.append(n)
-        self._fds[fd] = n
-        return n
+        return self._log.tfd(fd)
 
     def _close_fd(self, fd: Any) -> int:
-        n = self._fds.pop(fd, -1)
-        if n in self._used:
-            self._used.remove(n)
-        return n
+        return self._log.close_fd(fd)
 
     def _tick(self) -> None:
-        self.now = round(self.inner.monotonic() - self._t0, 6)
+        self._log.tick()
 
     def add(
         self,
@@ -138,21 +343,13 @@ class Recorder:
         args: Tuple[Any, ...] = (),
         result: Optional[Tuple[Any, ...]] = None,
     ) -> None:
-        self.events.append(TraceEvent(self.now, kind, fd, args, result))
+        """Record one I/O event (``result``: a tuple, or None)."""
+        self._log.add(kind, fd, args, result)
 
     def callback(self, obj: Any, name: str, result: Any = None) -> None:
-        """Called by the core (only while a Recorder is active)."""
-        fd = getattr(obj, "_fileno", None)
-        args = (type(obj).__name__,)
-        self.events.append(
-            TraceEvent(
-                self.now,
-                name,
-                self._fds.get(fd, -1) if fd is not None else -1,
-                args,
-                None if name not in ("readable", "writable") else (bool(result),),
-            )
-        )
+        """Called by the core (only while a Recorder is active); in use, the
+        instance's own ``callback`` (the same) answers first."""
+        self._log.callback(obj, name, result)
 
     # -- the Network seam -----------------------------------------------------
 
@@ -209,12 +406,35 @@ class Recorder:
 
 
 class TracingPoller:
-    """Records each wait: timeout, interest (``fd:letters``) and answer."""
+    """Records each wait: timeout, interest (``fd:letters``) and answer.
+
+    The texts are cached by the descriptors, masks and answer they were
+    made from, and dropped whenever the recorder's numbering changes."""
 
     def __init__(self, rec: Recorder, inner: Any, method: str) -> None:
         self.rec = rec
+        self.log = rec._log
         self.inner = inner
         self.method = method
+        self._select = method == "select"
+        self._epoch = self.log.epoch
+        self._interest: Optional[str] = None  # the last wait's
+        self._interests: Dict[Any, str] = {}
+        self._answers: Dict[Any, str] = {}
+
+    def _fresh(self) -> None:
+        """Forget texts made under another numbering."""
+        if self._epoch != self.log.epoch:
+            self._interest = None
+            self._interests.clear()
+            self._answers.clear()
+            self._epoch = self.log.epoch
+
+    def _remember(self, cache: Dict[Any, str], key: Any, text: str) -> None:
+        self._fresh()  # making the text may have numbered new descriptors
+        if len(cache) >= 256:
+            cache.clear()
+        cache[key] = text
 
     def wait(
         self,
@@ -224,18 +444,69 @@ class TracingPoller:
         reset: Sequence[int],
         timeout: Optional[float],
     ) -> Any:
-        rec = self.rec
-        tfd = rec.tfd
-        interest = readiness_text((tfd(fd), m) for fd, m in zip(fds, masks))
+        log = self.log
+        if self._epoch != log.epoch:
+            self._fresh()
+        interest = self._interest
+        if changed or interest is None:
+            # (Unchanged means the last wait's descriptors and masks, as the
+            # wrapped poller also takes it.)
+            interest = self._interest_text(fds, masks)
+            self._interest = interest
         try:
             answer = self.inner.wait(fds, masks, changed, reset, timeout)
         except BaseException as e:
-            rec._tick()
-            rec.add("wait", -1, (self.method, timeout, interest), (_err_value(e),))
+            log.tick()
+            log.add("wait", -1, (self.method, timeout, interest), (_err_value(e),))
             raise
-        rec._tick()
+        m = log.monotonic()  # log.tick(), inline
+        if m != log.last:
+            log.last = m
+            log.now = round(m - log.t0, 6)
+        if self._epoch != log.epoch:
+            self._fresh()
+        try:
+            if self._select:
+                r, w, x = answer
+                if not w and not x and len(r) == 1:
+                    key: Any = r[0]
+                else:
+                    key = (tuple(r), tuple(w), tuple(x))
+                    if len(r) + len(w) + len(x) > 1:  # ordered as the interest
+                        key = (tuple(fds), key)
+            elif len(answer) == 1:
+                key = answer[0]
+            else:
+                key = (tuple(fds), tuple(answer))
+            ready = self._answers.get(key)
+        except TypeError:  # something unhashable in there
+            key = ready = None
+        if ready is None:
+            ready = self._ready_text(fds, answer, self._select)
+            if key is not None:
+                self._remember(self._answers, key, ready)
+        log.put((log.now, "wait", -1, (self.method, timeout, interest), (ready,)))
+        if len(log.pending) >= log.limit:
+            log.spill()
+        return answer
+
+    def _interest_text(self, fds: List[int], masks: List[int]) -> str:
+        try:
+            key: Any = (tuple(fds), tuple(masks))
+            text = self._interests.get(key)
+        except TypeError:
+            key = text = None
+        if text is None:
+            tfd = self.log.tfd
+            text = readiness_text((tfd(fd), m) for fd, m in zip(fds, masks))
+            if key is not None:
+                self._remember(self._interests, key, text)
+        return text
+
+    def _ready_text(self, fds: List[int], answer: Any, select: bool) -> str:
+        tfd = self.log.tfd
         got: Dict[int, int] = {}
-        if self.method == "select":
+        if select:
             r, w, x = answer
             for lst, bit in ((r, 1), (w, 4), (x, 2)):
                 for fd in lst:
@@ -244,18 +515,51 @@ class TracingPoller:
             for fd, ev in answer:
                 got[fd] = got.get(fd, 0) | ev
         pos = {fd: i for i, fd in enumerate(fds)}
-        ready = readiness_text(
+        return readiness_text(
             (tfd(fd), m)
             for fd, m in sorted(got.items(), key=lambda kv: pos.get(kv[0], len(pos)))
         )
-        rec.add("wait", -1, (self.method, timeout, interest), (ready,))
-        return answer
 
     def forget(self, fd: int) -> None:
         self.inner.forget(fd)
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _traffic(log: _Log, sock: Any, tfd: int) -> Tuple[Any, Any]:
+    """The recorded ``send`` and ``recv`` of one socket, as closures: the
+    two calls that carry every byte find all they need here, where an
+    attribute of TracingSocket (a class with ``__getattr__``) costs a slow
+    lookup each on CPython 3.11."""
+    put = log.put
+    pending = log.pending
+
+    def send(data: Any, flags: int = 0) -> int:
+        try:
+            n = sock.send(data, flags) if flags else sock.send(data)
+        except BaseException as e:
+            log.add("send", tfd, size_args(len(data), flags), (_err_value(e),))
+            raise
+        args = size_args(len(data), flags) if flags else (len(data),)
+        put((log.now, "send", tfd, args, (n, bytes(data[:n]))))
+        if len(pending) >= log.limit:
+            log.spill()
+        return n  # type: ignore[no-any-return]
+
+    def recv(bufsize: int, flags: int = 0) -> bytes:
+        try:
+            data = sock.recv(bufsize, flags) if flags else sock.recv(bufsize)
+        except BaseException as e:
+            log.add("recv", tfd, size_args(bufsize, flags), (_err_value(e),))
+            raise
+        args = size_args(bufsize, flags) if flags else (bufsize,)
+        put((log.now, "recv", tfd, args, (bytes(data),)))
+        if len(pending) >= log.limit:
+            log.spill()
+        return data  # type: ignore[no-any-return]
+
+    return send, recv
 
 
 # Taken now: inside a simulated world, socket.socket is the world's.
@@ -267,11 +571,13 @@ class TracingSocket:
 
     def __init__(self, rec: Recorder, sock: Any) -> None:
         self._rec = rec
+        self._log = rec._log
         self._sock = sock
         self._fd = sock.fileno()
-        self._tfd = rec.tfd(self._fd)
+        self._tfd = self._log.tfd(self._fd)
         self._io_refs = 0  # files from makefile() still open
         self._closed = False
+        self.send, self.recv = _traffic(self._log, sock, self._tfd)
 
     def __repr__(self) -> str:
         return "<TracingSocket fd=%d %r>" % (self._tfd, self._sock)
@@ -283,11 +589,10 @@ class TracingSocket:
         return self._sock.fileno()  # type: ignore[no-any-return]
 
     def _call(self, kind: str, args: Tuple[Any, ...], fn: Any, *call: Any) -> Any:
-        rec = self._rec
         try:
             value = fn(*call)
         except BaseException as e:
-            rec.add(kind, self._tfd, args, (_err_value(e),))
+            self._log.add(kind, self._tfd, args, (_err_value(e),))
             raise
         return value
 
@@ -296,17 +601,17 @@ class TracingSocket:
 
     def bind(self, address: Any) -> None:
         self._call("bind", (addr_value(address),), self._sock.bind, address)
-        self._rec.add("bind", self._tfd, (addr_value(address),))
+        self._log.add("bind", self._tfd, (addr_value(address),))
 
     def listen(self, backlog: int) -> None:
         self._call("listen", (backlog,), self._sock.listen, backlog)
-        self._rec.add("listen", self._tfd, (backlog,))
+        self._log.add("listen", self._tfd, (backlog,))
 
     def connect_ex(self, address: Any) -> int:
         err = self._call(
             "connect", (addr_value(address),), self._sock.connect_ex, address
         )
-        self._rec.add(
+        self._log.add(
             "connect",
             self._tfd,
             (addr_value(address),),
@@ -316,36 +621,23 @@ class TracingSocket:
 
     def connect(self, address: Any) -> None:
         self._call("connect", (addr_value(address),), self._sock.connect, address)
-        self._rec.add("connect", self._tfd, (addr_value(address),), (0,))
+        self._log.add("connect", self._tfd, (addr_value(address),), (0,))
 
     def accept(self) -> Tuple[Any, Any]:
         conn, addr = self._call("accept", (), self._sock.accept)
         wrapped = TracingSocket(self._rec, conn)
-        self._rec.add("accept", self._tfd, (), (wrapped._tfd, addr_value(addr)))
+        self._log.add("accept", self._tfd, (), (wrapped._tfd, addr_value(addr)))
         return wrapped, addr
 
-    def send(self, data: Any, flags: int = 0) -> int:
-        args = size_args(len(data), flags)
-        n = (
-            self._call("send", args, self._sock.send, data, flags)
-            if flags
-            else self._call("send", args, self._sock.send, data)
-        )
-        self._rec.add("send", self._tfd, args, (n, bytes(data[:n])))
-        return n  # type: ignore[no-any-return]
+    # send and recv are the instance's own (see _traffic): one per socket.
+    send: Callable[..., int]
+    recv: Callable[..., bytes]
 
-    def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        args = size_args(bufsize, flags)
-        data = (
-            self._call("recv", args, self._sock.recv, bufsize, flags)
-            if flags
-            else self._call("recv", args, self._sock.recv, bufsize)
-        )
-        self._rec.add("recv", self._tfd, args, (bytes(data),))
-        return data  # type: ignore[no-any-return]
+    def read(self, bufsize: int, flags: int = 0) -> bytes:
+        return self.recv(bufsize, flags)
 
-    read = recv
-    write = send
+    def write(self, data: Any, flags: int = 0) -> int:
+        return self.send(data, flags)
 
     # -- the rest of the surface, for stdlib clients in a simulated world --
     # (each goes through send()/recv() above, so every byte is recorded)
@@ -387,7 +679,7 @@ class TracingSocket:
     def shutdown(self, how: int) -> None:
         args = shutdown_args(how)
         self._call("shutdown", args, self._sock.shutdown, how)
-        self._rec.add("shutdown", self._tfd, args)
+        self._log.add("shutdown", self._tfd, args)
 
     def getsockopt(self, level: int, optname: int, *rest: Any) -> Any:
         args = sockopt_args(level, optname) + rest
@@ -398,7 +690,7 @@ class TracingSocket:
             shown: Any = _errno.errorcode.get(value, value)
         else:
             shown = value
-        self._rec.add("getsockopt", self._tfd, args, (shown,))
+        self._log.add("getsockopt", self._tfd, args, (shown,))
         return value
 
     def setsockopt(self, level: int, optname: int, value: Any, *rest: Any) -> None:
@@ -406,16 +698,16 @@ class TracingSocket:
         self._call(
             "setsockopt", args, self._sock.setsockopt, level, optname, value, *rest
         )
-        self._rec.add("setsockopt", self._tfd, args)
+        self._log.add("setsockopt", self._tfd, args)
 
     def getsockname(self) -> Any:
         value = self._call("getsockname", (), self._sock.getsockname)
-        self._rec.add("getsockname", self._tfd, (), (addr_value(value),))
+        self._log.add("getsockname", self._tfd, (), (addr_value(value),))
         return value
 
     def getpeername(self) -> Any:
         value = self._call("getpeername", (), self._sock.getpeername)
-        self._rec.add("getpeername", self._tfd, (), (addr_value(value),))
+        self._log.add("getpeername", self._tfd, (), (addr_value(value),))
         return value
 
     def close(self) -> None:
@@ -425,11 +717,11 @@ class TracingSocket:
             self._real_close()
 
     def _real_close(self) -> None:
-        rec = self._rec
+        log = self._log
         if self._fd is None or self._fd < 0:
             self._sock.close()
             return
         self._call("close", (), self._sock.close)
         fd, self._fd = self._fd, -1
-        rec.add("close", self._tfd, ())
-        rec._close_fd(fd)
+        log.add("close", self._tfd, ())
+        log.close_fd(fd)
