@@ -9,7 +9,9 @@ One home for what a run leaves behind and what can be done with it:
   arguments and readiness that recording and replay share;
 * :mod:`._compare`: the first differing event of two traces, and a report;
 * :mod:`._recorder`: :class:`Recorder`, a wrapper that records a run on any
-  network (real, fake, or a replay);
+  network (real, fake, or a replay), keeping every event, the last N, or
+  streaming them to a file; :mod:`._records` holds its event store and
+  writers;
 * :mod:`._replay`: :class:`ReplayNetwork`, a recording played back as a
   network, deterministically;
 * :mod:`.scenario`: scenario files (ports, names, timelines, faults) and the
@@ -52,6 +54,7 @@ from asyncore_sim.trace._values import (
     sockopt_args as sockopt_args,
 )
 from asyncore_sim.trace._recorder import (
+    IncompleteTrace,
     Recorder,
     TracingPoller as TracingPoller,
     TracingSocket as TracingSocket,
@@ -63,6 +66,7 @@ __all__ = [
     "Trace",
     "TraceFormatError",
     "Recorder",
+    "IncompleteTrace",
     "ReplayNetwork",
     "ReplayDiverged",
     "Difference",
