@@ -73,7 +73,8 @@ def test_two_shards_merged_find_what_one_sweep_finds(project) -> None:
     traces = re.findall(r"^    trace: (.*)$", merged.stdout, re.M)
     assert len(traces) == len(_failing(merged.stdout))
     assert all(os.path.exists(project / t) for t in traces), traces
-    assert re.findall(r"^    reproduce: .*--sim-seed=\d+ --sim-faults$", merged.stdout, re.M)
+    reproduce = r"^    reproduce: .*--sim-seed=\d+ --sim-faults$"
+    assert re.findall(reproduce, merged.stdout, re.M)
 
 
 def test_merge_refuses_a_missing_or_repeated_shard(project) -> None:
