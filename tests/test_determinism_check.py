@@ -241,7 +241,9 @@ def test_without_the_option_every_test_passes(project):
 
 
 def test_the_option_fails_exactly_the_non_deterministic_tests(project):
-    r = run_pytest(project, "-v", "test_det.py", "--sim-check-determinism")
+    # -rN: no short summary, whose lines repeat each message or not
+    # depending on the terminal's width.
+    r = run_pytest(project, "-v", "-rN", "test_det.py", "--sim-check-determinism")
     assert r.returncode == 1, r.stdout + r.stderr
     assert outcomes(r.stdout) == {
         "test_nondet_dispatchers": "FAILED",
