@@ -37,6 +37,7 @@ never iterates a set (the port table is an insertion-ordered dict).
 from __future__ import annotations
 
 import errno
+import threading
 import os
 import socket as _socket
 from collections import deque
@@ -355,6 +356,7 @@ class DatagramSocket:
     def _send_to(self, payload: bytes, dest: Address, flags: int, call: str) -> int:
         """Linux's udp_sendmsg checks, in its order, then the datagram goes."""
         net = self.net
+        self._check_thread(call)
         if flags & _MSG_OOB:
             self._fail(call, errno.EOPNOTSUPP)
         self._flags(flags, _SEND_FLAGS, call)
@@ -436,6 +438,7 @@ class DatagramSocket:
         """The next datagram: (its first ``bufsize`` bytes, its source, its
         length); the rest of it is lost unless ``MSG_PEEK`` leaves it queued."""
         self._check_open()
+        self._check_thread(call)
         self._flags(flags, _RECV_FLAGS, call)
         net = self.net
         while True:
@@ -507,6 +510,11 @@ class DatagramSocket:
     def _check_open(self) -> None:
         if self.fd is None:
             raise oserror(errno.EBADF)
+
+    def _check_thread(self, call: str) -> None:
+        owner = self.net._world_thread
+        if owner is not None and owner != threading.get_ident():
+            raise self.net._wrong_thread("%s() on simulated fd %s" % (call, self.fd))
 
     def _fail(self, call: str, code: int) -> NoReturn:
         self.net._log_event("error", self.fd, (call, errno.errorcode[code]))

@@ -171,6 +171,9 @@ class FakeNetwork(
         self.max_time = max_time
         self.idle_limit = idle_limit
         self.world = world  # `with net:` enters the simulated world (_world)
+        # The thread the world belongs to while it is active (None: no
+        # world): a socket call from any other thread is refused.
+        self._world_thread: Optional[int] = None
         self.epoch = float(epoch)  # time.time() at virtual time 0, in the world
         self.hostname = hostname
         # Real services the program may reach ("host:port"): _passthrough.
@@ -322,6 +325,16 @@ class FakeNetwork(
         finally:
             if self.world:
                 leave_world(self)
+
+    def _wrong_thread(self, what: str) -> BaseException:
+        """The error for ``what`` (a socket call) made from a thread other
+        than the one the active world belongs to."""
+        from fake_net._world import _state as _world_state
+
+        w = _world_state._world
+        if w is None or w.net is not self:
+            return SimulationError("%s from another thread" % what)
+        return w.other_thread(what)
 
     # -- internals: descriptors -----------------------------------------------
 

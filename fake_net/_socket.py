@@ -15,6 +15,7 @@ import errno
 import socket as _socket
 import struct
 from collections import deque
+from threading import get_ident as _get_ident
 from typing import TYPE_CHECKING, Any, Deque, Dict, NoReturn, Optional, Tuple
 
 from fake_net._errors import oserror
@@ -224,6 +225,9 @@ class FakeSocket(_Segments, _SocketIO):
 
     def accept(self) -> Tuple["FakeSocket", Tuple[str, int]]:
         self._check_open()
+        owner = self.net._world_thread
+        if owner is not None and owner != _get_ident():
+            raise self.net._wrong_thread("accept() on simulated fd %s" % self.fd)
         if self.state != "listening":
             raise oserror(errno.EINVAL)
         if not self.accept_q:
@@ -246,6 +250,9 @@ class FakeSocket(_Segments, _SocketIO):
             # connect_ex() returns the errno of connect(2) on a closed
             # descriptor (EBADF) instead of raising it, as CPython does.
             return errno.EBADF
+        owner = self.net._world_thread
+        if owner is not None and owner != _get_ident():
+            raise self.net._wrong_thread("connect() on simulated fd %d" % self.fd)
         state = self.state
         if self.disconnecting:
             return errno.EINVAL  # Linux: SS_DISCONNECTING (see shutdown)
@@ -341,6 +348,9 @@ class FakeSocket(_Segments, _SocketIO):
                 ) from None
         if self.fd is None:  # _check_open(), inlined on this hot path
             raise oserror(errno.EBADF)
+        owner = self.net._world_thread
+        if owner is not None and owner != _get_ident():
+            raise self.net._wrong_thread("send() on simulated fd %d" % self.fd)
         if flags and flags & ~_SEND_FLAGS:
             raise _unsimulated("send", flags & ~_SEND_FLAGS, _SEND_FLAGS)
         if self.err:
@@ -501,9 +511,12 @@ class FakeSocket(_Segments, _SocketIO):
             return b""
         if self.fd is None:  # _check_open(), inlined on this hot path
             raise oserror(errno.EBADF)
+        net = self.net
+        owner = net._world_thread
+        if owner is not None and owner != _get_ident():
+            raise net._wrong_thread("recv() on simulated fd %d" % self.fd)
         if flags:
             return self._recv_flags(bufsize, flags)
-        net = self.net
         rbuf = self.rbuf
         if (
             rbuf

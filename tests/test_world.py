@@ -402,4 +402,53 @@ def test_a_blocking_call_from_another_thread_is_refused() -> None:
         t.join()
         c.close()
     assert len(errors) == 1 and isinstance(errors[0], WorldThreadError)
-    assert "blocking recv() on simulated fd" in str(errors[0])
+    assert "recv() on simulated fd" in str(errors[0])
+
+
+def test_non_blocking_calls_from_another_thread_are_refused_too() -> None:
+    """Not only calls that would wait: any socket call on a simulated socket
+    from a thread that is not the world's gets WorldThreadError, naming it."""
+    errors: List[BaseException] = []
+    with FakeNetwork() as net:
+        UpperServer(net.map(), port=7041)
+        c = socket.create_connection(("127.0.0.1", 7041))
+        c.setblocking(False)
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 7042))
+        listener.listen(1)
+        listener.setblocking(False)
+        fresh = socket.socket()
+        fresh.setblocking(False)
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        calls = [
+            ("send", lambda: c.send(b"x")),
+            ("recv", lambda: c.recv(10)),
+            ("accept", listener.accept),
+            ("connect", lambda: fresh.connect_ex(("127.0.0.1", 7041))),
+            ("sendto", lambda: udp.sendto(b"x", ("127.0.0.1", 9))),
+        ]
+
+        def other() -> None:
+            for _, call in calls:
+                try:
+                    call()
+                except BaseException as exc:  # noqa: B902 - reported to the test
+                    errors.append(exc)
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        # The world's own thread still may.
+        assert c.send(b"y") == 1
+        for s in (c, listener, fresh, udp):
+            s.close()
+    assert [type(e) for e in errors] == [WorldThreadError] * len(calls)
+    for (name, _), err in zip(calls, errors):
+        assert "%s() on simulated fd" % name in str(err)
+    # Outside a world, threads are free again (nothing to guard).
+    plain = FakeNetwork(world=False)
+    a, b = plain.socketpair()
+    t = threading.Thread(target=lambda: a.send(b"z"))
+    t.start()
+    t.join()
+    assert b.recv(1) == b"z"

@@ -57,8 +57,10 @@ A real socket's own ``accept()`` and ``dup()`` (and another thread wrapping a
 descriptor it has) still make real sockets.
 
 Threads: the world belongs to the thread that entered it.  Another thread
-that makes a socket or touches a simulated descriptor gets
-:class:`WorldThreadError`; its clocks stay real.  Run a blocking client in
+that makes a socket, calls a simulated socket's send/recv/accept/connect
+(blocking or not) or waits on a simulated descriptor gets
+:class:`WorldThreadError`; its clocks stay real (the runner's threads need
+them).  Run a blocking client in
 the test body and the server as dispatchers in a map (or a loop registered
 with ``net.add_loop``), not in a thread.
 
@@ -274,6 +276,7 @@ def enter_world(net: "FakeNetwork") -> None:
         _restore(w)
         raise
     _state._world = w
+    net._world_thread = w.thread  # its sockets refuse other threads
 
 
 def _restore(w: _World) -> None:
@@ -288,4 +291,5 @@ def leave_world(net: "FakeNetwork") -> None:
     if w is None or w.net is not net:
         return
     _state._world = None
+    net._world_thread = None
     _restore(w)
