@@ -247,7 +247,7 @@ def test_simulate_isolates_and_restores_the_default_map():
 
 
 def test_the_same_plan_gives_the_same_trace():
-    plan = FaultPlan(sends=(1, None, 3), reads=(2,), delays=(0.1, 0.0, 0.2))
+    plan = FaultPlan(sends=(1, None, 1), reads=(2,), delays=(0.1, 0.0, 0.2))
 
     def once():
         with simulate(plan, seed=5) as sim:
@@ -258,7 +258,7 @@ def test_the_same_plan_gives_the_same_trace():
 
     first = once()
     assert first == once()
-    assert '"sends":[1,null,3]' in first  # the plan is in the header
+    assert '"sends":[1,null,1]' in first  # the plan is in the header
 
 
 class Spinner(asyncore_sim.dispatcher):
