@@ -100,7 +100,7 @@ def _count(n: int, site: str, match: _faults.Match) -> str:
     text = "no %s" % one if n == 0 else "%d %s" % (n, one if n == 1 else many)
     if site == "connect":
         return text + (" to port %d" % match.port if match.port is not None else "")
-    where = _match_text(match)
+    where = match.words()
     return text + (" by the sockets it matches%s" % where if where else "")
 
 
@@ -152,7 +152,7 @@ class _Coverage:
     def _unfired_entries(self, index: int, fault: Any) -> List[UnfiredFault]:
         use = self._rule_uses[index]
         calls = self._fault_calls[index]
-        where = _match_text(fault.match)
+        where = fault.match.words()
         name = type(fault).__name__
         out = []
         if isinstance(fault, _faults.DelaySegments):
@@ -246,21 +246,6 @@ class _Coverage:
         if fault.times is not None:
             return "times=%d" % fault.times
         return "no %s it matches came its way" % (what or "call")
-
-
-def _match_text(m: _faults.Match) -> str:
-    """`` (server side, port 80)``: the words FaultPlan.describe uses (not
-    imported from ``_plan``, which imports the network, which imports this)."""
-    bits = []
-    if m.side is not None:
-        bits.append("%s side" % m.side)
-    if m.port is not None:
-        bits.append("port %d" % m.port)
-    if m.conn is not None:
-        bits.append("connection %d" % m.conn)
-    if m.fd is not None:
-        bits.append("fd %d" % m.fd)
-    return " (%s)" % ", ".join(bits) if bits else ""
 
 
 def _s(n: int) -> str:

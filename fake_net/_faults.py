@@ -79,6 +79,20 @@ class Match:
             return False
         return True
 
+    def words(self) -> str:
+        """`` (server side, port 80)``, or ``""`` for every socket: how plans,
+        fault coverage and diagrams say which sockets a rule is for."""
+        bits = []
+        if self.side is not None:
+            bits.append("%s side" % self.side)
+        if self.port is not None:
+            bits.append("port %d" % self.port)
+        if self.conn is not None:
+            bits.append("connection %d" % self.conn)
+        if self.fd is not None:
+            bits.append("fd %d" % self.fd)
+        return " (%s)" % ", ".join(bits) if bits else ""
+
 
 ANY = Match()
 

@@ -154,7 +154,7 @@ class FaultPlan:
 
     def describe(self) -> List[str]:
         """One readable line per fault (empty for the empty plan)."""
-        where = _match_text(self.match)
+        where = self.match.words()
         lines: List[str] = []
         for i, k in enumerate(self.sends):
             if k is not None:
@@ -328,16 +328,3 @@ def _trim(items: Sequence[Any], blank: Any) -> Tuple[Any, ...]:
     while n and items[n - 1] == blank:
         n -= 1
     return tuple(items[:n])
-
-
-def _match_text(m: Match) -> str:
-    bits = []
-    if m.side is not None:
-        bits.append("%s side" % m.side)
-    if m.port is not None:
-        bits.append("port %d" % m.port)
-    if m.conn is not None:
-        bits.append("connection %d" % m.conn)
-    if m.fd is not None:
-        bits.append("fd %d" % m.fd)
-    return " (%s)" % ", ".join(bits) if bits else ""

@@ -90,19 +90,6 @@ def rules_of_trace(
     return rules, words, notes
 
 
-def _where(match: Any) -> str:
-    bits = []
-    if match.side is not None:
-        bits.append("%s side" % match.side)
-    if match.port is not None:
-        bits.append("port %d" % match.port)
-    if match.conn is not None:
-        bits.append("connection %d" % match.conn)
-    if match.fd is not None:
-        bits.append("fd %d" % match.fd)
-    return " (%s)" % ", ".join(bits) if bits else ""
-
-
 def _g(x: float) -> str:
     return "%g" % x
 
@@ -287,13 +274,13 @@ class _Locator:
                 self.calls[k] += 1
                 if cap is not None and cap == sent < offered:
                     self.reached[(k, call)] = True
-                    label = "send #%d%s" % (call + 1, _where(rule.match))
+                    label = "send #%d%s" % (call + 1, rule.match.words())
                 else:
                     cap = None
             elif isinstance(rule, F.PartialSend):
                 cap = rule.max_bytes
                 if cap is not None and cap == sent < offered:
-                    label = "a send%s" % _where(rule.match)
+                    label = "a send%s" % rule.match.words()
                 else:
                     cap = None
             if cap is not None:
@@ -322,7 +309,7 @@ class _Locator:
                         self.reached[(k, call)] = True
                         self.found.append((i, lane, "DelaySegments",
                                            "segment #%d%s is delayed %gs" % (
-                                               call + 1, _where(rule.match),
+                                               call + 1, rule.match.words(),
                                                rule.seconds[call])))
                     return
             elif isinstance(rule, F.Delay):
@@ -333,7 +320,7 @@ class _Locator:
                     jitter = " (+ up to %gs)" % rule.jitter if rule.jitter else ""
                     self.found.append((i, lane, "Delay",
                                        "segments%s from here on are delayed %gs%s"
-                                       % (_where(rule.match), rule.seconds, jitter)))
+                                       % (rule.match.words(), rule.seconds, jitter)))
                 return
 
     def available(self, lane: int) -> Optional[int]:
@@ -378,12 +365,12 @@ class _Locator:
                 ):
                     continue
                 self.reached[(k, call)] = True
-                label = "recv #%d%s" % (call + 1, _where(rule.match))
+                label = "recv #%d%s" % (call + 1, rule.match.words())
             elif isinstance(rule, F.ShortRead):
                 cap = max(1, rule.max_bytes)
                 if cap != got or not (cap < could if could is not None else got < size):
                     continue
-                label = "a recv%s" % _where(rule.match)
+                label = "a recv%s" % rule.match.words()
             if cap is not None:
                 self.fire(k, i, lane, "%s returns at most %d" % (label, cap))
                 return
@@ -437,7 +424,7 @@ class _Locator:
 
     def stream_words(self, rule: Any, at: str) -> str:
         F = self.F
-        where = _where(rule.match)
+        where = rule.match.words()
         if isinstance(rule, F.InjectOOB):
             return "an urgent byte %r arrives%s %s" % (rule.byte, where, at)
         if isinstance(rule, F.PeerClose):
@@ -540,7 +527,7 @@ class _Locator:
                     if not self.reached.get((k, call)):
                         self.unlocated.append(
                             (name, "%s #%d%s: %s" % (
-                                what, call + 1, _where(rule.match),
+                                what, call + 1, rule.match.words(),
                                 "not reached" if call >= self.calls[k]
                                 else "reached, but it cut nothing")))
             elif self.uses[k] == 0:
