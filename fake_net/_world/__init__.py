@@ -73,6 +73,7 @@ scanned in ``sys.modules`` order, names in definition order (no sets).
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import select
 import selectors
@@ -205,25 +206,42 @@ for _mod, _attr, _new in _REPLACEMENTS:
 _SCANNED: Dict[str, Tuple[Any, List[Tuple[Any, str]]]] = {}
 
 
+# The ids of the originals, and a C-level "is this a class" test: the
+# first entry scans every module's globals and the classes it defines, and
+# most hold no original, so each namespace is first tested as a whole.
+_ORIGINAL_IDS = frozenset(_BY_ORIGINAL)
+_is_class = functools.partial(type.__instancecheck__, type)
+
+
+def _holds_original(namespace: Any) -> bool:
+    return not _ORIGINAL_IDS.isdisjoint(map(id, namespace.values()))
+
+
 def _imported_names(module: Any) -> List[Tuple[Any, str]]:
     """``(owner, name)`` for each name that holds a replaced original: a
     module global, or a class attribute of a class the module defines
     (``_poller = select.epoll`` in a class body)."""
     found: List[Tuple[Any, str]] = []
     try:
-        items = list(vars(module).items())
+        namespace = vars(module)
+        values = list(namespace.values())
     except TypeError:
         return found
     modname = getattr(module, "__name__", None)
-    for name, value in items:
-        hit = _BY_ORIGINAL.get(id(value))
-        if hit is not None and hit[0] is value:
-            found.append((module, name))
-        elif isinstance(value, type) and value.__module__ == modname:
-            for attr, member in list(vars(value).items()):
+    if _holds_original(namespace):
+        for name, value in list(namespace.items()):
+            hit = _BY_ORIGINAL.get(id(value))
+            if hit is not None and hit[0] is value:
+                found.append((module, name))
+    for cls in filter(_is_class, values):
+        if cls.__module__ != modname:
+            continue
+        members = vars(cls)
+        if _holds_original(members):
+            for attr, member in list(members.items()):
                 hit = _BY_ORIGINAL.get(id(member))
                 if hit is not None and hit[0] is member:
-                    found.append((value, attr))
+                    found.append((cls, attr))
     return found
 
 
