@@ -71,6 +71,7 @@ from fake_net._netstat import _format_event, _Netstat
 from fake_net._passthrough import _PassThrough, parse_allow_real
 from fake_net._poller import FakePoller
 from fake_net._remote import RemoteServer, _Remotes
+from fake_net._seeding import register_network_random
 from fake_net._socket import FakeSocket
 from fake_net._stream import DEFAULT_CAPACITY, _Stream
 from fake_net._waits import SPIN_WAITS as SPIN_WAITS
@@ -144,8 +145,8 @@ class FakeNetwork(
         if register_random:
             # A network that lives for one run (simulate(), the sim_net
             # fixture) passes False: its seed fixes it, and registering
-            # costs a gc.collect() (see _register_with_hypothesis).
-            _register_with_hypothesis(self.random)
+            # would cost a gc.collect() the first time (see _seeding).
+            register_network_random(self.random)
         self.names: Dict[str, str] = dict(DEFAULT_NAMES)
         if names:
             self.names.update(names)
@@ -395,20 +396,3 @@ class FakeNetwork(
             log.append((self.now, kind, -1 if fd is None else fd, data))
             if len(log) > self._log_high:
                 self._trim_log()
-
-
-def _register_with_hypothesis(rng: random.Random) -> None:
-    """Let Hypothesis seed and restore ``rng`` around each example.
-
-    Only for networks made outside a running example (a fixture or module
-    level, reused by examples): one made inside an example is already fixed
-    by its explicit seed, and ``register_random`` runs a full gc.collect()
-    (10-25 ms), which would dominate property tests and fault sweeps.
-    """
-    hypothesis = sys.modules.get("hypothesis")
-    if hypothesis is None:
-        return
-    in_example = getattr(hypothesis, "currently_in_test_context", None)
-    if in_example is not None and in_example():
-        return
-    hypothesis.register_random(rng)

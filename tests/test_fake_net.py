@@ -1370,6 +1370,40 @@ def test_hypothesis_restores_the_network_random_afterwards():
     assert _REGISTERED_NET.random.getstate() == state
 
 
+_SECOND_NET = FakeNetwork(seed=98)
+
+
+@hypothesis.settings(max_examples=5, database=None, deadline=None)
+@hypothesis.given(st.random_module())
+def test_every_network_made_outside_examples_is_seeded(seeder):
+    expected = __import__("random").Random(seeder.seed).random()
+    assert [_REGISTERED_NET.random.random(), _SECOND_NET.random.random()] == [
+        expected,
+        expected,
+    ]
+
+
+def test_making_a_network_costs_no_full_garbage_collection():
+    # Hypothesis's register_random() runs gc.collect(); the process registers
+    # one object for every network (fake_net/_seeding.py), not each network.
+    import gc
+
+    full = []
+
+    def count(phase, info):
+        if phase == "start" and info["generation"] == 2:
+            full.append(info)
+
+    FakeNetwork()  # registered already (module level above), or now
+    gc.callbacks.append(count)
+    try:
+        nets = [FakeNetwork(seed=i) for i in range(20)]
+    finally:
+        gc.callbacks.remove(count)
+    assert len(nets) == 20
+    assert full == []
+
+
 # ---------------------------------------------------------------------------
 # events
 # ---------------------------------------------------------------------------
