@@ -10,6 +10,10 @@ that departs from the recording (another call, another descriptor, other
 bytes sent) gets :class:`ReplayDiverged`, which leaves ``loop()`` like
 ``ExitNow``; the replaying harness then reports the first differing event.
 Time is the recording's: ``monotonic()`` is the stamp of the last wait.
+
+A replay is a simulated world too (``_replay_world``): inside ``with``,
+the program's own ``socket``, ``time`` and blocking calls answer from the
+recording, as they did from the FakeNetwork it was recorded on.
 """
 
 from __future__ import annotations
@@ -18,12 +22,12 @@ import builtins
 import errno as _errno
 import os
 import socket as _socket
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import asyncore_seam as _seam
-from asyncore_sim.asyncore import ExitNow
 from asyncore_sim.trace._compare import format_data, readable_line
 from asyncore_sim.trace._format import Trace, TraceEvent
+from asyncore_sim.trace._replay_world import ReplayDiverged, _BlockingMode, _ReplayWorld
 from asyncore_sim.trace._values import (
     Err,
     addr_value,
@@ -36,14 +40,6 @@ from asyncore_sim.trace._values import (
 )
 
 __all__ = ["ReplayNetwork", "ReplayDiverged"]
-
-
-class ReplayDiverged(ExitNow):
-    """The program made a call the recording does not have at this point."""
-
-    def __init__(self, message: str, index: int) -> None:
-        super().__init__(message)
-        self.index = index
 
 
 def _raise_recorded(err: Err) -> None:
@@ -68,12 +64,23 @@ def _address(value: Any) -> Any:
     return tuple(value) if isinstance(value, tuple) else value
 
 
-class ReplayNetwork:
-    """Plays back the I/O events of ``trace`` (a :class:`Trace` or a path)."""
+class ReplayNetwork(_ReplayWorld):
+    """Plays back the I/O events of ``trace`` (a :class:`Trace` or a path).
+
+    ``world`` (default True): ``with`` enters the simulated world (see
+    ``_replay_world``); ``names`` adds to the name table the world resolves
+    with (a scenario's ``names``); ``epoch`` is ``time.time()`` at time 0.
+    """
 
     name = "replay"
 
-    def __init__(self, trace: Any) -> None:
+    def __init__(
+        self,
+        trace: Any,
+        world: bool = True,
+        names: Optional[Dict[str, str]] = None,
+        epoch: Optional[float] = None,
+    ) -> None:
         if not isinstance(trace, Trace):
             trace = Trace.load(trace)
         self.trace = trace
@@ -83,6 +90,11 @@ class ReplayNetwork:
         self._pos = 0
         self.now = 0.0
         self._token: Any = None
+        #: The first departure from the recording (None while there is none).
+        self.diverged: Optional[ReplayDiverged] = None
+        from fake_net._world import DEFAULT_EPOCH
+
+        self._init_world(world, names, DEFAULT_EPOCH if epoch is None else epoch)
 
     def __repr__(self) -> str:
         return "ReplayNetwork(%d/%d I/O events played)" % (self._pos, len(self._io))
@@ -96,15 +108,24 @@ class ReplayNetwork:
     def remaining(self) -> List[TraceEvent]:
         return [e for _, e in self._io[self._pos :]]
 
+    def _diverge(self, diverged: ReplayDiverged) -> ReplayDiverged:
+        """Remember the first departure: every later call raises it again,
+        so a program's clean-up (a ``with`` block's QUIT) cannot hide it."""
+        if self.diverged is None:
+            self.diverged = diverged
+        return self.diverged
+
     def _next(self, kind: str, fd: int, args: Tuple[Any, ...]) -> TraceEvent:
+        if self.diverged is not None:
+            raise self.diverged
         if self._pos >= len(self._io):
-            raise ReplayDiverged(
+            raise self._diverge(ReplayDiverged(
                 "the program called %s on fd %s after the recording ended" % (kind, fd),
                 len(self.trace.events),
-            )
+            ))
         index, ev = self._io[self._pos]
         if ev.kind != kind or ev.fd != fd or ev.args != args:
-            raise ReplayDiverged(
+            raise self._diverge(ReplayDiverged(
                 "event %d: the recording has\n    %s\nbut the program called\n    %s"
                 % (
                     index,
@@ -112,7 +133,7 @@ class ReplayNetwork:
                     readable_line(TraceEvent(ev.time, kind, fd, args)),
                 ),
                 index,
-            )
+            ))
         self._pos += 1
         if kind in ("wait", "sleep"):
             self.now = ev.time
@@ -126,24 +147,26 @@ class ReplayNetwork:
     def socket(
         self, family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM
     ) -> "ReplaySocket":
+        if self.diverged is not None:
+            raise self.diverged
         if self._pos >= len(self._io):
-            raise ReplayDiverged(
+            raise self._diverge(ReplayDiverged(
                 "the program made a socket after the recording ended",
                 len(self.trace.events),
-            )
+            ))
         index, ev = self._io[self._pos]
         if ev.kind != "socket":
-            raise ReplayDiverged(
+            raise self._diverge(ReplayDiverged(
                 "event %d: the recording has\n    %s\nbut the program made a socket"
                 % (index, readable_line(ev)),
                 index,
-            )
+            ))
         self._next(
             "socket",
             ev.fd,
             socket_args(family, type),
         )
-        return ReplaySocket(self, ev.fd)
+        return ReplaySocket(self, ev.fd, family, type)
 
     def has_poller(self, method: str) -> bool:
         return method in ("select", "poll", "epoll")
@@ -161,11 +184,11 @@ class ReplayNetwork:
         if self._pos < len(self._io) and self._io[self._pos][1].kind == "file":
             index, ev = self._io[self._pos]
             self._pos += 1
-            return ReplaySocket(self, ev.fd)
-        raise ReplayDiverged(
+            return ReplaySocket(self, ev.fd, 0, 0)
+        raise self._diverge(ReplayDiverged(
             "the program opened a file_dispatcher the recording does not have",
             self._index(),
-        )
+        ))
 
     def set_fd_blocking(self, fd: int, flag: bool) -> None:
         pass
@@ -186,14 +209,18 @@ class ReplayNetwork:
         return self._token is not None
 
     def __enter__(self) -> "ReplayNetwork":
+        self._enter_world()
         self._token = _seam.push_current(self)
         _seam.forbid_real_sockets(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        _seam.pop_current(self._token)
-        self._token = None
-        _seam.allow_real_sockets(self)
+        try:
+            _seam.pop_current(self._token)
+            self._token = None
+            _seam.allow_real_sockets(self)
+        finally:
+            self._leave_world()
 
 
 class ReplayPoller:
@@ -209,9 +236,14 @@ class ReplayPoller:
         reset: Sequence[int],
         timeout: Optional[float],
     ) -> Any:
+        off = self.net._offset
+        if off:
+            fds = [fd - off for fd in fds]
         interest = readiness_text(zip(fds, masks))
         ev = self.net._next("wait", -1, (self.method, timeout, interest))
         got = parse_readiness(str(ev.result[0]) if ev.result else "0")
+        if off:
+            got = [(fd + off, m) for fd, m in got]
         if self.method != "select":
             return got
         r = [fd for fd, m in got if m & 1]
@@ -250,29 +282,36 @@ def _tried_to_send(
     return ReplayDiverged(str(diverged) + more, diverged.index)
 
 
-class ReplaySocket:
-    """A socket (or file) whose every answer comes from the recording."""
+class ReplaySocket(_BlockingMode):
+    """A socket (or file) whose every answer comes from the recording.
 
-    def __init__(self, net: ReplayNetwork, fd: int) -> None:
+    ``fd`` is the recording's descriptor; the program sees ``fileno()``
+    (the same, or shifted inside a world: see ``_replay_world``)."""
+
+    def __init__(
+        self, net: ReplayNetwork, fd: int, family: int = 0, type: int = 0
+    ) -> None:
         self.net = net
         self.fd = fd
+        self.family = family or _socket.AF_INET
+        self.type = type or _socket.SOCK_STREAM
+        self.proto = 0
+        self._fileno = fd + net._offset
+        net._objects[self._fileno] = self
 
     def __repr__(self) -> str:
         return "<ReplaySocket fd=%d>" % self.fd
 
     def fileno(self) -> int:
-        return self.fd
-
-    def setblocking(self, flag: bool) -> None:
-        pass
-
-    def settimeout(self, value: Any) -> None:
-        pass
+        return self._fileno if self.fd >= 0 else -1
 
     def _call(self, kind: str, args: Tuple[Any, ...]) -> TraceEvent:
         if self.fd < 0:
             raise OSError(_errno.EBADF, "Bad file descriptor")
-        return self.net._next(kind, self.fd, args)
+        net = self.net
+        if self._timeout != 0.0 and net._in_world:
+            net._catch_up(kind, self.fd)
+        return net._next(kind, self.fd, args)
 
     def bind(self, address: Any) -> None:
         self._call("bind", (addr_value(address),))
@@ -294,20 +333,23 @@ class ReplaySocket:
         ev = self._call("accept", ())
         assert ev.result is not None
         fd, addr = ev.result
-        return ReplaySocket(self.net, fd), _address(addr)
+        return ReplaySocket(self.net, fd, self.family, self.type), _address(addr)
 
     def send(self, data: Any, flags: int = 0) -> int:
         try:
             ev = self._call("send", size_args(len(data), flags))
         except ReplayDiverged as e:
-            raise _tried_to_send(self.net, e, bytes(data)) from None
+            wrapped = _tried_to_send(self.net, e, bytes(data))
+            if self.net.diverged is e:  # the same departure, told in full
+                self.net.diverged = wrapped
+            raise self.net._diverge(wrapped) from None
         assert ev.result is not None
         n, sent = ev.result
         if bytes(data[:n]) != sent:
             index = self.net._io[self.net._pos - 1][0]  # the event just played
             k = next((i for i in range(min(len(sent), n)) if data[i] != sent[i]), 0)
             s = max(0, k - 20)
-            raise ReplayDiverged(
+            raise self.net._diverge(ReplayDiverged(
                 "event %d: the program sent other bytes than the recording on fd %d "
                 "(first difference at byte %d of the send)\n"
                 "  the recording sent         %s\n"
@@ -320,7 +362,7 @@ class ReplaySocket:
                     format_data(bytes(data), 60, s),
                 ),
                 index,
-            )
+            ))
         return int(n)
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
@@ -363,4 +405,6 @@ class ReplaySocket:
             ev = net._io[net._pos][1]
             if ev.kind == "close" and ev.fd == self.fd:
                 net._pos += 1
+        if net._objects.get(self._fileno) is self:
+            del net._objects[self._fileno]
         self.fd = -1

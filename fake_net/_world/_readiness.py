@@ -58,6 +58,9 @@ def _wait(
         if real < len(fds):
             raise _mixed_in_world(net, fds, call)
         return _wait_real(fds, masks, method, timeout)
+    refuse = getattr(net, "_refuse_program_wait", None)
+    if refuse is not None:  # a replay: the recording has no such waits
+        raise refuse(call)
     poller = w.net.poller(method)
     answer: List[Any] = []
 
