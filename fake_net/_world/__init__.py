@@ -212,6 +212,12 @@ _SCANNED: Dict[str, Tuple[Any, List[Tuple[Any, str]]]] = {}
 # most hold no original, so each namespace is first tested as a whole.
 _ORIGINAL_IDS = frozenset(_BY_ORIGINAL)
 _is_class = functools.partial(type.__instancecheck__, type)
+# A class body can only take an original (``_poller = select.epoll``) from a
+# module that holds the replaced module or the original itself; only such
+# modules' classes are looked into (44 of 233 in a test process).
+_REPLACED_MODULE_IDS = frozenset(
+    [id(m) for m in (time, datetime, socket, select, os, selectors)]
+) | _ORIGINAL_IDS
 
 
 def _holds_original(namespace: Any) -> bool:
@@ -227,6 +233,8 @@ def _imported_names(module: Any) -> List[Tuple[Any, str]]:
         namespace = vars(module)
         values = list(namespace.values())
     except TypeError:
+        return found
+    if _REPLACED_MODULE_IDS.isdisjoint(map(id, values)):
         return found
     modname = getattr(module, "__name__", None)
     if _holds_original(namespace):
