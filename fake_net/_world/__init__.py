@@ -4,10 +4,11 @@
 ``with net:`` (and everything built on it: ``simulate()``, the ``sim_net``
 fixture, scenario runs, ``asyncore-sim record --network fake``) enters the
 world; leaving the block leaves it and puts every name back, whatever
-happened inside.  A ``ReplayNetwork`` (``asyncore-sim replay``) enters the
-same world and answers from its recording (``asyncore_sim/trace/_replay_world.py``).  Inside, unmodified code that never heard of fake_net (a
+happened inside.  Inside, unmodified code that never heard of fake_net (a
 blocking ``smtplib`` client, an application's own select loop, a
-``time.time()`` in a header) runs on the simulation.
+``time.time()`` in a header) runs on the simulation.  A ``ReplayNetwork``
+(``asyncore-sim replay``) enters the same world and answers from its
+recording (``asyncore_sim/trace/_replay_world.py``).
 
 What is replaced (module attributes, set on entry and restored on exit):
 

@@ -43,6 +43,7 @@ _RUNNER_PREFIXES = (
     "coverage",
     "threading",
     "asyncore_sim.testing.pytest_plugin",
+    "asyncore_sim.testing._sweep_progress",
 )
 # Modules whose frames are skipped when deciding who called: a log record
 # made for the program gets the program's clock.
