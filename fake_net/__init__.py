@@ -58,6 +58,16 @@ from fake_net._faults import (
     SpuriousReady,
 )
 from fake_net._cost import Cost
+from fake_net._links import Link
+from fake_net._datagram_faults import (
+    CorruptDatagram,
+    DatagramFault,
+    DelayDatagram,
+    DropDatagram,
+    DuplicateDatagram,
+    ReorderDatagrams,
+    TruncateDatagram,
+)
 from fake_net._files import FakeFileWrapper
 from fake_net._network import DEFAULT_NAMES, FakeNetwork
 from fake_net._plan import FaultPlan, StreamEnd
@@ -70,7 +80,9 @@ __all__ = [
     "ANY",
     "ConnectLatency",
     "Cost",
+    "Link",
     "ConnectTimeout",
+    "CorruptDatagram",
     "CutReads",
     "CutSends",
     "DEFAULT_NAMES",
@@ -82,7 +94,11 @@ __all__ = [
     "FakeNetwork",
     "FakePoller",
     "FakeSocket",
+    "DatagramFault",
     "DatagramSocket",
+    "DelayDatagram",
+    "DropDatagram",
+    "DuplicateDatagram",
     "Fault",
     "FaultPlan",
     "HideReady",
@@ -97,6 +113,7 @@ __all__ = [
     "RealSocketForbidden",
     "RefuseConnect",
     "RemoteServer",
+    "ReorderDatagrams",
     "ShortRead",
     "SimulationBudgetExceeded",
     "SimulationError",
@@ -104,6 +121,7 @@ __all__ = [
     "SimulationStuck",
     "SpuriousReady",
     "StreamEnd",
+    "TruncateDatagram",
     "oserror",
 ]
 

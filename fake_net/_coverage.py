@@ -21,6 +21,11 @@ What "never fired" means, rule by rule:
   fired when it acted on no call at all in the run; the reason says whether
   no call matched it, or some did and none was drawn, or none was larger
   than its cap;
+- a datagram rule (``DropDatagram``, ``DuplicateDatagram``, ...: see
+  ``_datagram_faults``) never fired when it acted on no datagram: the
+  reason says whether the run sent none it matches, or no more than its
+  ``skip``, or none was drawn, or (``TruncateDatagram``,
+  ``CorruptDatagram``) none was long enough to cut or flip;
 - ``ExceptionalFile`` is a setting of every file opened, not an event, and
   is never reported.
 
@@ -85,12 +90,13 @@ _NOUNS = {
     "recv": ("read of more than one byte", "reads of more than one byte"),
     "deliver": ("segment", "segments"),
     "connect": ("connect", "connects"),
+    "datagram": ("datagram", "datagrams"),
 }
 
 
 def _made(n: int, site: str, match: _faults.Match) -> str:
     """``"the run made 3 sends"``, ``"the run sent no segment"``."""
-    verb = "sent" if site == "deliver" else "made"
+    verb = "sent" if site in ("deliver", "datagram") else "made"
     return "the run %s %s" % (verb, _count(n, site, match))
 
 
@@ -101,12 +107,16 @@ def _count(n: int, site: str, match: _faults.Match) -> str:
     if site == "connect":
         return text + (" to port %d" % match.port if match.port is not None else "")
     where = match.words()
+    if site == "datagram":
+        return text + (" it matches%s" % where if where else "")
     return text + (" by the sockets it matches%s" % where if where else "")
 
 
 def short_repr(fault: _faults.Fault) -> str:
     """``PartialSend(max_bytes=3, match=Match(side='server'))``: the rule
     with only the settings that differ from their defaults."""
+    if fault.site == "datagram":
+        return repr(fault)  # datagram rules print that way themselves
     parts = []
     for a in attrs.fields(type(fault)):
         value = getattr(fault, a.name)
@@ -203,6 +213,8 @@ class _Coverage:
                     % (use.reach, _s(use.reach))
                 )
             return self._not_drawn(fault, use, "matching connection end")
+        if site == "datagram":
+            return self._datagram_why_not(fault, use)
         if site == "interrupt":
             step = getattr(fault, "at_step", None)
             if use.reach < 0:
@@ -234,6 +246,33 @@ class _Coverage:
                 largest,
             )
         return "it was asked %d time%s and passed each" % (use.drawn, _s(use.drawn))
+
+    def _datagram_why_not(self, fault: Any, use: RuleUse) -> str:
+        skip = fault.skip
+        if use.seen <= skip:
+            text = _made(use.seen, "datagram", fault.match)
+            if use.seen:
+                text += ", and it skips the first %d" % skip
+            return text
+        if fault.probability < 1.0 and not use.drawn:
+            return self._not_drawn(fault, use, "datagram")
+        n = _count(use.drawn, "datagram", fault.match)
+        mtu = getattr(fault, "mtu", None)
+        if mtu is not None:
+            return "none of the %s was longer than %d byte%s (the longest: %d)" % (
+                n,
+                mtu,
+                _s(mtu),
+                use.reach,
+            )
+        offset = getattr(fault, "offset", None)
+        if offset is not None:
+            return "none of the %s had a byte %d (the longest: %d)" % (
+                n,
+                offset,
+                use.reach,
+            )
+        return "each of the %s was empty" % n
 
     @staticmethod
     def _not_drawn(fault: _faults.Fault, use: RuleUse, what: str) -> str:

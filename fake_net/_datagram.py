@@ -1,4 +1,4 @@
-"""DatagramSocket: a UDP (IPv4) endpoint of the simulated network.
+"""DatagramSocket: a UDP endpoint of the simulated network.
 
 ``net.socket(AF_INET, SOCK_DGRAM)`` makes one.  It behaves as a Linux UDP
 socket on 127.0.0.1 does for the calls it has (``bind``, ``connect``,
@@ -22,12 +22,16 @@ socket on 127.0.0.1 does for the calls it has (``bind``, ``connect``,
   queued (or after ``SHUT_RD``), POLLERR with an error pending, POLLHUP once
   both directions are shut down.
 
+IPv6 UDP (``_inet6``) is this socket with IPv6 addresses; AF_UNIX datagram
+sockets (``_unix``) reuse its queue and receive calls.
+
 Datagrams travel on the network's virtual clock: they arrive at once, or
-after ``FakeNetwork(latency=...)`` (an ICMP error takes as long back).  No
-datagram faults yet.  UDP ports are a table of their own (TCP and UDP may
-use the same port number), held by the network (``_udp_ports``); two UDP
-sockets sharing a port (``SO_REUSEADDR``/``SO_REUSEPORT``) are refused by
-name, as is any flag, option or ancillary data that is not simulated.
+after ``FakeNetwork(latency=...)`` (an ICMP error takes as long back);
+datagram faults (``_datagram_faults``) act where one is sent.  UDP ports
+are a table of their own (TCP and UDP may use the same port number), held
+by the network (``_udp_ports``); two UDP sockets sharing a port
+(``SO_REUSEADDR``/``SO_REUSEPORT``) are refused by name, as is any flag,
+option or ancillary data that is not simulated.
 
 Rules: this module never reads the clock (the network's virtual clock
 only), draws randomness only from the network's source (ephemeral ports),
@@ -38,7 +42,6 @@ from __future__ import annotations
 
 import errno
 import threading
-import os
 import socket as _socket
 from collections import deque
 from typing import (
@@ -150,6 +153,8 @@ class DatagramSocket:
     )
 
     kind = "udp"
+    _any = "0.0.0.0"  # the wildcard address (IPv6: "::", _inet6)
+    _max_payload = MAX_DATAGRAM
 
     def __init__(self, net: "FakeNetwork", family: int, type: int) -> None:
         self.net = net
@@ -362,7 +367,7 @@ class DatagramSocket:
         self._flags(flags, _SEND_FLAGS, call)
         if dest[0] in _BROADCASTS and not self.opts.get((_SOL, _socket.SO_BROADCAST)):
             self._fail(call, errno.EACCES)
-        if len(payload) > MAX_DATAGRAM:
+        if len(payload) > self._max_payload:
             self._fail(call, errno.EMSGSIZE)
         if self.err:
             err, self.err = self.err, 0
@@ -371,15 +376,17 @@ class DatagramSocket:
         if self.shut_wr:
             self._fail(call, errno.EPIPE)
         if self.local is None:
-            self._bind("0.0.0.0", 0)  # Linux: an automatic bind
+            self._bind(self._any, 0)  # Linux: an automatic bind
         assert self.local is not None
         src_ip = self.local[0]
-        if src_ip == "0.0.0.0":
+        if src_ip == self._any:
             src_ip = _source_ip(net, dest[0])
         src = (src_ip, self.local[1])
         self.sent += 1
         net._log_event("sendto", self.fd, (dest, len(payload), payload))
-        if net.latency > 0:
+        if net._datagram_rules:  # datagram faults: _injector._datagram_out
+            net._datagram_out(self, src, dest, payload, _arrive)
+        elif net.latency > 0:
             net._schedule(net.now + net.latency, _arrive, self, src, dest, payload)
         else:
             _arrive(self, src, dest, payload)
@@ -598,7 +605,7 @@ def _arrive(
             ):
                 sock._queue(src, payload)
         return
-    taker = table.get(dest) or table.get(("0.0.0.0", port))
+    taker = table.get(dest) or table.get(("::" if ":" in ip else "0.0.0.0", port))
     if taker is not None and _admits(taker, src):
         taker._queue(src, payload)
         return
@@ -630,9 +637,15 @@ def _shares(sock: DatagramSocket) -> bool:
 
 
 def _port_free(table: Dict[Address, DatagramSocket], ip: str, port: int) -> bool:
-    if ("0.0.0.0", port) in table:
+    """As Linux: 0.0.0.0 takes the port on every IPv4 address, :: on every
+    address of both families (dual stack)."""
+    if ("::", port) in table:
+        return False
+    if ":" not in ip and ("0.0.0.0", port) in table:
         return False
     if ip == "0.0.0.0":
+        return not any(p == port and ":" not in i for (i, p) in table)
+    if ip == "::":
         return not any(p == port for (_, p) in table)
     return (ip, port) not in table
 
@@ -656,6 +669,8 @@ def _ephemeral_port(
 
 def _source_ip(net: "FakeNetwork", dest_ip: str) -> str:
     """The source address the route to ``dest_ip`` gives."""
+    if ":" in dest_ip:
+        return "::1"  # IPv6: the simulated hosts have loopback only
     return "127.0.0.1" if dest_ip.startswith("127.") else net.local_ip
 
 
@@ -717,53 +732,3 @@ def _flag_names(bad: int) -> str:
 
 def _fmt(addr: Optional[Address]) -> str:
     return "*:*" if addr is None else "%s:%s" % addr
-
-
-_NONBLOCK = int(getattr(_socket, "SOCK_NONBLOCK", 0))
-_CLOEXEC = int(getattr(_socket, "SOCK_CLOEXEC", 0))
-_KNOWN_TYPES = {
-    int(getattr(_socket, name)): name
-    for name in ("SOCK_RAW", "SOCK_SEQPACKET", "SOCK_RDM", "SOCK_PACKET")
-    if hasattr(_socket, name)
-}
-
-
-def socket_kind(family: int, type: int) -> Tuple[int, bool]:
-    """``(SOCK_STREAM or SOCK_DGRAM, nonblocking)`` for a ``socket(family,
-    type)`` fake_net simulates; anything else is refused as Linux's
-    socket(2) refuses what it lacks (EAFNOSUPPORT for a family,
-    EPROTONOSUPPORT/ESOCKTNOSUPPORT for a type, EINVAL for a type it does
-    not know), with a message naming it: never silently IPv4 TCP."""
-    kind = int(type) & ~(_NONBLOCK | _CLOEXEC)
-    if family != _socket.AF_INET:
-        try:
-            name = _socket.AddressFamily(family).name
-        except ValueError:
-            name = "address family %r" % (family,)
-        later = (
-            " (IPv6 and Unix sockets are not simulated yet)"
-            if name
-            in (
-                "AF_INET6",
-                "AF_UNIX",
-            )
-            else ""
-        )
-        raise OSError(
-            errno.EAFNOSUPPORT,
-            "Address family not supported by protocol: fake_net simulates "
-            "AF_INET only, not %s%s" % (name, later),
-        )
-    if kind in (_socket.SOCK_STREAM, _socket.SOCK_DGRAM):
-        return kind, bool(int(type) & _NONBLOCK)
-    type_name = _KNOWN_TYPES.get(kind)
-    if type_name is None:
-        raise OSError(
-            errno.EINVAL, "Invalid argument: unknown socket type %r" % (type,)
-        )
-    code = errno.EPROTONOSUPPORT if type_name == "SOCK_RAW" else errno.ESOCKTNOSUPPORT
-    raise OSError(
-        code,
-        "%s: fake_net simulates SOCK_STREAM and SOCK_DGRAM only, not %s"
-        % (os.strerror(code), type_name),
-    )

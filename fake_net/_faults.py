@@ -57,7 +57,12 @@ class Match:
     ``port`` matches the socket's local or remote port; ``fd`` its
     descriptor; ``conn`` the connection's number (0 for the first connection
     established on the network, 1 for the next, ...); ``side`` is "client"
-    (the connecting end) or "server" (the accepted end).
+    (the connecting end) or "server" (the accepted end); ``host`` the
+    socket's local or remote IP address.
+
+    Datagram rules (``fake_net._datagram_faults``) read ``fd`` as the
+    sending socket's descriptor and ``port``/``host`` as the datagram's
+    source or destination; ``conn`` and ``side`` name TCP connections only.
     """
 
     port: Optional[int] = None
@@ -67,6 +72,7 @@ class Match:
         default=None,
         validator=attrs.validators.optional(attrs.validators.in_(("client", "server"))),
     )
+    host: Optional[str] = None
 
     def matches(self, sock: Any) -> bool:
         if self.fd is not None and sock.fd != self.fd:
@@ -76,6 +82,10 @@ class Match:
         if self.conn is not None and sock.conn != self.conn:
             return False
         if self.side is not None and sock.side != self.side:
+            return False
+        if self.host is not None and not any(
+            a is not None and a[0] == self.host for a in (sock.local, sock.remote)
+        ):
             return False
         return True
 
@@ -91,6 +101,8 @@ class Match:
             bits.append("connection %d" % self.conn)
         if self.fd is not None:
             bits.append("fd %d" % self.fd)
+        if self.host is not None:
+            bits.append("host %s" % self.host)
         return " (%s)" % ", ".join(bits) if bits else ""
 
 

@@ -5,13 +5,19 @@ Here they are installed (``add_fault``) and applied where they act: a
 connect, a send, a recv or a segment's delivery asks for the verdict of the
 rules of its site (``_fault_verdict``); stream rules act at a byte offset of
 a connection end or at a virtual time; wait rules interrupt a readiness call,
-add a spurious event or hide a ready one.  The sockets test a per-site flag
-(``_send_rules``, ...) first, so a network without rules pays nothing for them.
+add a spurious event or hide a ready one; datagram rules
+(``_datagram_faults``) act on each datagram a UDP socket sends
+(``_datagram_out``, the one hook in ``_datagram``'s send path): it is lost,
+delivered more than once, held back for later ones to overtake, cut, has a
+byte flipped or arrives late, every delivery on the virtual clock.  The
+sockets test a per-site flag (``_send_rules``, ..., ``_datagram_rules``)
+first, so a network without rules pays nothing for them.
 
 Rules: rules are tried in the order they were installed, and the first
 verdict that is not "pass" wins; a probability is drawn from the network's
 seeded random source (never the global random), and only for a rule that is
-reached and matches; a stream rule fires at most once per connection end;
+reached and matches (and, for a datagram rule, is past its ``skip``); a
+stream rule fires at most once per connection end;
 connections and descriptors are visited in order (``_sockets``, sorted fds),
 never by set or hash order.
 
@@ -27,6 +33,7 @@ from random import Random
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from fake_net import _faults
+from fake_net._datagram_faults import DatagramFault
 from fake_net._coverage import RuleUse, _Coverage
 from fake_net._socket import FakeSocket
 
@@ -49,6 +56,11 @@ class _Injector(_Coverage):
     _stream_rules: bool
     _connect_rules: bool
     _wait_rules: bool
+    # Datagram rules: a class-level default, so that a network made before
+    # any is installed pays one attribute test per datagram and nothing else.
+    _datagram_rules: bool = False
+    _held: Dict[int, List[Any]]  # ReorderDatagrams: datagrams held back
+    _held_seq: int
     # From the other parts.
     now: float
     latency: float
@@ -88,6 +100,11 @@ class _Injector(_Coverage):
             self._connect_rules = True
         elif site in ("wait", "interrupt"):
             self._wait_rules = True
+        elif site == "datagram":
+            if not self._datagram_rules:
+                self._held = {}
+                self._held_seq = 0
+            self._datagram_rules = True
 
     def _rule_applies(
         self,
@@ -102,7 +119,9 @@ class _Injector(_Coverage):
         if port is not None and match.port is not None:
             if match.port != port:
                 return False
-            match = _faults.Match(fd=match.fd, conn=match.conn, side=match.side)
+            match = _faults.Match(
+                fd=match.fd, conn=match.conn, side=match.side, host=match.host
+            )
         if not match.matches(sock):
             return False
         use = self._rule_uses[index]
@@ -278,3 +297,122 @@ class _Injector(_Coverage):
         if hidden:
             spurious.extend(hidden)
         return False, spurious
+
+    # -- datagram rules ------------------------------------------------------
+
+    def _datagram_out(
+        self,
+        sender: Any,
+        src: Tuple[str, int],
+        dest: Tuple[str, int],
+        payload: bytes,
+        deliver: Callable[..., None],
+    ) -> None:
+        """A datagram leaves ``sender``: the first datagram rule that acts on
+        it says what becomes of it; ``deliver(sender, src, dest, payload)``
+        (``_datagram._arrive``) is called at each moment a copy arrives."""
+        action: Optional[Tuple[Any, ...]] = None
+        rule = -1
+        for index, fault in enumerate(self.faults):
+            if fault.site != "datagram":
+                continue
+            assert isinstance(fault, DatagramFault)
+            if not self._datagram_rule_applies(index, fault, sender, src, dest):
+                continue
+            use = self._rule_uses[index]
+            if len(payload) > use.reach:
+                use.reach = len(payload)  # the longest it was asked about
+            action = fault.verdict(payload, self.random)
+            if action is not None:
+                what = action[2] if action[0] == "payload" else (
+                    action[1] if len(action) > 1 else len(payload)
+                )
+                self._fire(index, fault, sender, what)
+                rule = index
+                break
+        kind = "pass" if action is None else action[0]
+        if kind == "drop":
+            return
+        if kind == "hold":
+            assert action is not None
+            self._held_seq += 1
+            key = self._held_seq
+            self._held[key] = [rule, action[1], sender, src, dest, payload, deliver]
+            self._schedule(self.now + action[2], self._release_held, key)
+            return
+        delay = self.latency
+        if kind == "payload":
+            assert action is not None
+            payload = action[1]
+        elif kind == "delay":
+            assert action is not None
+            delay = action[1]
+        self._datagram_goes(sender, src, dest, payload, deliver, delay)
+        if kind == "copies":
+            assert action is not None
+            for i in range(1, action[1] + 1):
+                self._datagram_goes(
+                    sender, src, dest, payload, deliver, delay + action[2] * i
+                )
+        self._datagram_passed(sender, src, dest)
+
+    def _datagram_rule_applies(
+        self,
+        index: int,
+        fault: DatagramFault,
+        sender: Any,
+        src: Tuple[str, int],
+        dest: Tuple[str, int],
+    ) -> bool:
+        if fault.times is not None and self._fault_uses[index] >= fault.times:
+            return False
+        if not fault.matches(sender, src, dest):
+            return False
+        use = self._rule_uses[index]
+        use.seen += 1
+        if use.seen <= fault.skip:
+            return False
+        if fault.probability < 1.0 and self.random.random() >= fault.probability:
+            return False
+        use.drawn += 1
+        return True
+
+    def _datagram_goes(
+        self,
+        sender: Any,
+        src: Tuple[str, int],
+        dest: Tuple[str, int],
+        payload: bytes,
+        deliver: Callable[..., None],
+        delay: float,
+    ) -> None:
+        if delay > 0:
+            self._schedule(self.now + delay, deliver, sender, src, dest, payload)
+        else:
+            deliver(sender, src, dest, payload)
+
+    def _datagram_passed(
+        self, sender: Any, src: Tuple[str, int], dest: Tuple[str, int]
+    ) -> None:
+        """A datagram went on: it overtakes the held ones whose rule matches
+        it; those it was the last to overtake go on right behind it (in the
+        order they were held)."""
+        if not self._held:
+            return
+        due = []
+        for key, entry in self._held.items():
+            fault = self.faults[entry[0]]
+            assert isinstance(fault, DatagramFault)
+            if fault.matches(sender, src, dest):
+                entry[1] -= 1
+                if entry[1] <= 0:
+                    due.append(key)
+        for key in due:
+            self._release_held(key)
+
+    def _release_held(self, key: int) -> None:
+        entry = self._held.pop(key, None)
+        if entry is None:
+            return  # already overtaken and gone on
+        _, _, sender, src, dest, payload, deliver = entry
+        self._datagram_goes(sender, src, dest, payload, deliver, self.latency)

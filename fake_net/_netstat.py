@@ -2,11 +2,13 @@
 
 :class:`SimulationStuck` and :class:`SimulationBudgetExceeded` carry it, and
 a test can print ``net.netstat()`` at any point.  One row per descriptor:
-its kind (tcp, udp, file, pipe), addresses, state (with the flags that
-explain a hang: eof_in, shut_wr, oob, a pending error; for udp, its queue
-and drops), buffered and in-flight bytes (udp: what its queue is charged)
-and readiness; then the virtual time, the steps and the events still
-scheduled.  The event log's lines (``net.event_lines()``) are formatted here too.
+its kind (tcp, tcp6, unix, udp, udp6, unix-dgram, file, pipe), addresses
+(a Unix path as is, an abstract name as ``@name``, as ``ss`` shows them),
+state (with the flags that explain a hang: eof_in, shut_wr, oob, a pending
+error; for udp, its queue and drops), buffered and in-flight bytes (udp:
+what its queue is charged) and readiness; then the virtual time, the steps
+and the events still scheduled.  The event log's lines
+(``net.event_lines()``) are formatted here too.
 
 Rules: rows in descriptor order; only what the run itself determined
 (no ``id()``, no machine-dependent values).
@@ -15,7 +17,8 @@ Rules: rows in descriptor order; only what the run itself determined
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+import socket as _socket
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 from fake_net._datagram import DatagramSocket
 from fake_net._socket import FakeSocket
@@ -24,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from fake_net._clock import Timer
 
 __all__ = ["_Netstat"]
+
+_AF_UNIX = int(getattr(_socket, "AF_UNIX", 1))
 
 
 class _Netstat:
@@ -64,7 +69,7 @@ class _Netstat:
                 rows.append(
                     (
                         str(fd),
-                        "tcp",
+                        _stream_kind(obj),
                         _fmt_addr(obj.local),
                         _fmt_addr(obj.remote),
                         state,
@@ -77,7 +82,7 @@ class _Netstat:
                 rows.append(
                     (
                         str(fd),
-                        "udp",
+                        _DGRAM_KINDS.get(obj.kind, obj.kind),
                         _fmt_addr(obj.local),
                         _fmt_addr(obj.remote),
                         _udp_state(obj),
@@ -105,7 +110,8 @@ class _Netstat:
 def _udp_state(sock: DatagramSocket) -> str:
     """A UDP socket's state column: bound or connected, its queue (datagrams
     queued, dropped, of SO_RCVBUF bytes) and the flags that explain a hang."""
-    state = "CONNECTED" if sock.remote else ("BOUND" if sock.local else "NEW")
+    connected = sock.remote or getattr(sock, "peer", None) is not None
+    state = "CONNECTED" if connected else ("BOUND" if sock.local else "NEW")
     state += " (queue %d, dropped %d, rcvbuf %d)" % (
         len(sock.queue),
         sock.drops,
@@ -125,8 +131,28 @@ def _udp_state(sock: DatagramSocket) -> str:
     return state
 
 
-def _fmt_addr(addr: Optional[Tuple[str, int]]) -> str:
-    return "*:*" if addr is None else "%s:%s" % addr
+_DGRAM_KINDS = {"unix": "unix-dgram"}
+
+
+def _stream_kind(sock: FakeSocket) -> str:
+    family = int(sock.family)
+    if family == int(_socket.AF_INET6):
+        return "tcp6"
+    if family == _AF_UNIX:
+        return "unix"
+    return "tcp"
+
+
+def _fmt_addr(addr: Any) -> str:
+    if addr is None or addr == "":
+        return "*:*"
+    if isinstance(addr, bytes):  # an abstract AF_UNIX name
+        return "@" + addr[1:].decode("utf-8", "backslashreplace")
+    if isinstance(addr, str):  # an AF_UNIX path
+        return addr
+    if ":" in str(addr[0]):
+        return "[%s]:%s" % (addr[0], addr[1])
+    return "%s:%s" % (addr[0], addr[1])
 
 
 def _fmt_mask(mask: int) -> str:

@@ -58,10 +58,13 @@ import asyncore_seam as _seam
 from asyncore_seam import NetworkMap
 from fake_net import _faults
 from fake_net._cost import Cost
+from fake_net._links import Link, has_latency, links_table
 from fake_net._addresses import DEFAULT_NAMES, _Addresses
 from fake_net._addresses import EPHEMERAL_PORTS as EPHEMERAL_PORTS
 from fake_net._clock import Timer, _Clock
-from fake_net._datagram import DatagramSocket, socket_kind
+from fake_net._datagram import DatagramSocket
+from fake_net._families import family_socket as _family_socket
+from fake_net._families import socket_kind
 from fake_net._errors import SimulationError, oserror
 from fake_net._events import Event
 from fake_net._files import _Files
@@ -80,6 +83,7 @@ from fake_net._world import DEFAULT_EPOCH, enter_world, leave_world
 
 __all__ = ["FakeNetwork", "DEFAULT_NAMES"]
 
+_AF_INET = _socket.AF_INET
 _FIRST_FD = 3  # 0, 1 and 2 are the standard streams
 DEFAULT_KEEP_EVENTS = 10_000  # events the log keeps at least (see FakeNetwork)
 
@@ -137,6 +141,7 @@ class FakeNetwork(
         hostname: str = "sim-host",
         allow_real: Iterable[Any] = (),
         cost: Optional[Cost] = None,
+        links: Sequence[Link] = (),
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError("FakeNetwork(seed=...) must be an int, got %r" % (seed,))
@@ -227,6 +232,13 @@ class FakeNetwork(
         self._cost: Optional[Cost] = cost
         if cost is not None:
             self._wait_rules = True
+        # Links (fake_net._links): latency and capacity per port or
+        # connection; empty, off.  Data latency goes the way of delivery
+        # rules (_Segments._transmit), by connection number.
+        self._link_table = links_table(links)
+        self._link_delays: Dict[int, Tuple[float, float]] = {}
+        if has_latency(self._link_table):
+            self._deliver_rules = True
 
     def __repr__(self) -> str:
         return "FakeNetwork(seed=%r, now=%g, sockets=%d)" % (
@@ -241,14 +253,18 @@ class FakeNetwork(
         self, family: int = _socket.AF_INET, type: int = _socket.SOCK_STREAM
     ) -> Any:
         """A :class:`FakeSocket` (SOCK_STREAM) or a :class:`DatagramSocket`
-        (SOCK_DGRAM), IPv4; any other family or type is an OSError naming it
-        (see ``_datagram.socket_kind``)."""
+        (SOCK_DGRAM) for AF_INET; their IPv6 forms for AF_INET6 (``_inet6``);
+        Unix stream and datagram sockets for AF_UNIX (``_unix``); any other
+        family or type is an OSError naming it (``_families.socket_kind``)."""
         kind, nonblocking = socket_kind(family, type)
         sock: Any
-        if kind == _socket.SOCK_DGRAM:
-            sock = DatagramSocket(self, family, kind)
+        if family == _AF_INET:
+            if kind == _socket.SOCK_DGRAM:
+                sock = DatagramSocket(self, family, kind)
+            else:
+                sock = FakeSocket(self, family, kind, None)
         else:
-            sock = FakeSocket(self, family, kind, None)
+            sock = _family_socket(self, family, kind)
         sock.fd = self._alloc_fd(sock)
         if nonblocking:
             sock.timeout = 0.0

@@ -2,17 +2,21 @@
 
 A :class:`FaultPlan` is a script, not a probability: how each send is cut,
 how each read is cut, where urgent (OOB) bytes land, when the peer closes or
-resets, how long each segment is delayed, and whether the first connect
-fails.  ``plan.rules()`` turns it into ordinary fault rules, so a plan is
-exactly as deterministic as the network it is installed on, and the same
-plan always gives the same run::
+resets, how long each segment is delayed, whether the first connect
+fails, and what happens to datagrams (``datagrams``: a tuple of datagram
+rules, ``DropDatagram(skip=2, times=1)`` ..., see ``_datagram_faults``).
+``plan.rules()`` turns it into ordinary fault rules, so a plan is exactly
+as deterministic as the network it is installed on, and the same plan
+always gives the same run::
 
     plan = FaultPlan(sends=(None, 1), match=Match(side="server"))
     net = plan.network(seed=0)          # FakeNetwork(seed=0, faults=plan.rules())
 
-The empty plan, ``FaultPlan()``, is "no faults, whole chunks"; the
-Hypothesis strategy :func:`asyncore_sim.testing.strategies.fault_plans` shrinks
-toward it, and :meth:`FaultPlan.random` draws plans for seeded sweeps.
+The empty plan, ``FaultPlan()``, is "no faults, whole chunks, every
+datagram delivered once, in order"; the Hypothesis strategies
+:func:`asyncore_sim.testing.strategies.fault_plans` and
+``datagram_fault_plans`` shrink toward it, and :meth:`FaultPlan.random`
+draws plans for seeded sweeps.
 A plan prints as Python that rebuilds it, and travels in trace headers as
 one line of JSON (:meth:`to_json` / :meth:`from_json`).
 """
@@ -26,6 +30,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import attrs
 
 from fake_net import _faults
+from fake_net._datagram_faults import DATAGRAM_FAULTS, DatagramFault
 from fake_net._faults import ANY, Match
 
 __all__ = ["FaultPlan", "StreamEnd"]
@@ -53,6 +58,43 @@ def _offsets(instance: Any, attribute: Any, value: Tuple[int, ...]) -> None:
             raise ValueError("oob[%d] must be an int >= 0, got %r" % (i, k))
 
 
+def _datagram_rules(instance: Any, attribute: Any, value: Tuple[Any, ...]) -> None:
+    for i, rule in enumerate(value):
+        if not isinstance(rule, DatagramFault):
+            raise ValueError(
+                "datagrams[%d] must be a datagram fault (%s), got %r"
+                % (i, ", ".join(DATAGRAM_FAULTS), rule)
+            )
+
+
+def _rule_to_dict(rule: DatagramFault) -> Dict[str, Any]:
+    out: Dict[str, Any] = {"fault": type(rule).__name__}
+    for a in attrs.fields(type(rule)):
+        value = getattr(rule, a.name)
+        if value == a.default:
+            continue
+        if isinstance(value, Match):
+            value = {k: v for k, v in attrs.asdict(value).items() if v is not None}
+        out[a.name] = value
+    return out
+
+
+def _rule_from_dict(i: int, data: Any) -> DatagramFault:
+    if not isinstance(data, dict) or data.get("fault") not in DATAGRAM_FAULTS:
+        raise ValueError(
+            "datagrams[%d] must be an object whose \"fault\" is one of %s, got %r"
+            % (i, ", ".join(DATAGRAM_FAULTS), data)
+        )
+    kwargs = dict(data)
+    cls = DATAGRAM_FAULTS[kwargs.pop("fault")]
+    if isinstance(kwargs.get("match"), dict):
+        kwargs["match"] = Match(**kwargs["match"])
+    try:
+        return cls(**kwargs)  # type: ignore[no-any-return]
+    except TypeError as e:
+        raise ValueError("datagrams[%d]: %s" % (i, e)) from None
+
+
 def _end(value: Any) -> Optional[StreamEnd]:
     if value is None or isinstance(value, StreamEnd):
         return value
@@ -73,6 +115,11 @@ class FaultPlan:
     - ``delays``: the i-th segment sent arrives that many seconds later;
     - ``connect``: ``"refuse"`` or ``"timeout"`` for the first connect;
       ``connect_delay``: seconds the first connect takes.
+
+    - ``datagrams``: datagram rules (``DropDatagram``, ``DuplicateDatagram``,
+      ``ReorderDatagrams``, ``TruncateDatagram``, ``CorruptDatagram``,
+      ``DelayDatagram``), installed after the stream rules; each carries its
+      own ``match`` (the plan's ``match``, usually a TCP side, is not theirs).
 
     Connect faults look only at ``match.port`` (the destination port).
     """
@@ -96,6 +143,9 @@ class FaultPlan:
     )
     connect_delay: float = attrs.field(default=0.0, validator=_faults._positive)
     match: Match = ANY
+    datagrams: Tuple[DatagramFault, ...] = attrs.field(
+        default=(), converter=_faults._as_tuple, validator=_datagram_rules
+    )
 
     # -- what it does -------------------------------------------------------
 
@@ -123,6 +173,7 @@ class FaultPlan:
             out.append(_faults.CutReads(sizes=self.reads, match=m))
         if any(self.delays):
             out.append(_faults.DelaySegments(seconds=self.delays, match=m))
+        out.extend(self.datagrams)
         return out
 
     def network(self, seed: int = 0, **kwargs: Any) -> Any:
@@ -147,6 +198,7 @@ class FaultPlan:
             + sum(1 for s in self.delays if s)
             + (self.connect is not None)
             + bool(self.connect_delay)
+            + len(self.datagrams)
         )
 
     def __bool__(self) -> bool:
@@ -178,6 +230,7 @@ class FaultPlan:
             )
         if self.connect_delay:
             lines.append("the first connect takes %gs" % self.connect_delay)
+        lines.extend(rule.describe() for rule in self.datagrams)
         return lines
 
     # -- as text ------------------------------------------------------------
@@ -209,6 +262,8 @@ class FaultPlan:
                 value = [value.kind, value.after_bytes]
             elif isinstance(value, Match):
                 value = {k: v for k, v in attrs.asdict(value).items() if v is not None}
+            elif a.name == "datagrams":
+                value = [_rule_to_dict(rule) for rule in value]
             elif isinstance(value, tuple):
                 value = list(value)
             out[a.name] = value
@@ -228,6 +283,11 @@ class FaultPlan:
         kwargs = dict(data)
         if "match" in kwargs:
             kwargs["match"] = Match(**kwargs["match"])
+        if "datagrams" in kwargs:
+            rules = kwargs["datagrams"]
+            if not isinstance(rules, list):
+                raise ValueError("datagrams must be a list, got %r" % (rules,))
+            kwargs["datagrams"] = [_rule_from_dict(i, r) for i, r in enumerate(rules)]
         return cls(**kwargs)
 
     @classmethod

@@ -1,8 +1,9 @@
 """What reaches a FakeSocket over its connection: data, urgent bytes, FIN, RST.
 
 The sending side's ``_transmit`` schedules a segment on the virtual clock
-(after the delay fault rules give it, in order: TCP keeps segments in
-order); the receiving side's ``_deliver`` puts it in the receive buffer,
+(after the delay fault rules give it, and the connection's link latency,
+``_links``; in order: TCP keeps segments in order); the receiving side's
+``_deliver`` puts it in the receive buffer,
 applying the stream fault rules, and the FIN and RST arrive the same way.
 Linux's behaviour is cited where it is not obvious.
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import errno
 from typing import TYPE_CHECKING, Any, Callable, Optional
+
+from fake_net import _links
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
@@ -59,7 +62,21 @@ class _Segments:
         net = self.net
         peer = self.peer
         assert peer is not None
-        delay = net._deliver_delay(self) if net._deliver_rules else 0.0  # type: ignore[arg-type]
+        if not net._deliver_rules:
+            delay = 0.0
+        elif net._link_delays:
+            # A link's data latency (fake_net._links), after what delay
+            # rules say (none: no delay; FakeNetwork(latency=) is connects').
+            # Data that will draw an RST (the peer shut down both ways) is
+            # answered at once, as on loopback: the latency is for data.
+            if peer.shut_rd and peer.shut_wr:
+                delay = 0.0
+            else:
+                delay = _links.data_latency(net, self)  # type: ignore[arg-type]
+            if _links.delay_rules(net):
+                delay += net._deliver_delay(self)  # type: ignore[arg-type]
+        else:
+            delay = net._deliver_delay(self)  # type: ignore[arg-type]
         arrival = net.now + delay
         if arrival < self.last_arrival:
             arrival = self.last_arrival  # TCP keeps segments in order
@@ -103,7 +120,7 @@ class _Segments:
             peer = self.peer
             if peer is not None:
                 # On loopback the RST is back within the sender's send().
-                if net._deliver_rules:
+                if net._deliver_rules and _links.rst_waits(net):
                     net._schedule(net.now, peer._reset_by_peer)
                 else:
                     peer._reset_by_peer()

@@ -18,6 +18,7 @@ from collections import deque
 from threading import get_ident as _get_ident
 from typing import TYPE_CHECKING, Any, Deque, Dict, NoReturn, Optional, Tuple
 
+from fake_net import _links
 from fake_net._errors import oserror
 from fake_net._segments import ERR, HUP, IN, OUT, PRI, _Segments
 from fake_net._socket_io import _MSG_DONTWAIT, _MSG_OOB, _SocketIO, _unsimulated
@@ -445,7 +446,7 @@ class FakeSocket(_Segments, _SocketIO):
         net = self.net
         k = n if n <= self.capacity else self.capacity
         net._log_event("send", self.fd, (n, k, bytes(view[:k])))
-        if net._deliver_rules:
+        if net._deliver_rules and _links.rst_waits(net):  # a link's RST: at once
             net._schedule(net.now, self._reset_by_peer)
         else:
             self._reset_by_peer()

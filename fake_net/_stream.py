@@ -1,7 +1,7 @@
 """Stream connections: how two TCP sockets of the network get connected.
 
-A ``connect()`` binds the client (to an ephemeral port on 127.0.0.1 or the
-network's ``local_ip``), consults the "connect" fault rules, and schedules
+A ``connect()`` binds the client (to an ephemeral port on 127.0.0.1, ::1
+or the network's ``local_ip``), consults the "connect" fault rules, and schedules
 the outcome after the network's latency: the SYN reaching a listener (which
 queues the connection, or holds it while the accept queue is full), a
 :class:`~fake_net.RemoteServer` taking it, or a refusal.  ``_join`` makes
@@ -11,7 +11,8 @@ business (``_socket``).
 Rules: connections are numbered in the order they are made (``sock.conn``)
 and kept in that order in ``_sockets``; every outcome is an event on the
 virtual clock, at ``now`` + latency (or a fault's delay, or a remote
-server's scripted accept time), never at once.
+server's scripted accept time), never at once.  (AF_UNIX stream sockets
+connect at once, as Linux's do: ``_unix``.)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import errno
 import heapq
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, cast
 
+from fake_net import _links
 from fake_net._socket import FakeSocket
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,6 +44,7 @@ class _Stream:
     local_ip: str
     _sockets: List[FakeSocket]  # every connected socket, in order
     _conn_count: int
+    _link_table: Tuple["_links.Link", ...]  # fake_net._links (FakeNetwork(links=))
     # From the other parts.
     now: float
     _bound: Dict[Tuple[str, int], FakeSocket]
@@ -49,6 +52,7 @@ class _Stream:
     _stream_rules: bool
     _connect_rules: bool
     _bind: Callable[[FakeSocket, str, int], None]
+    _source_for: Callable[[str], str]
     _fault_verdict: Callable[[str, FakeSocket, int], Any]
     _stream_faults: Callable[[FakeSocket, bytes], bytes]
     _schedule: Callable[..., None]
@@ -58,8 +62,7 @@ class _Stream:
 
     def _connect(self, client: FakeSocket, ip: str, port: int) -> None:
         if client.local is None:
-            local_ip = "127.0.0.1" if ip.startswith("127.") else self.local_ip
-            self._bind(client, local_ip, 0)
+            self._bind(client, self._source_for(ip), 0)
         client.state = "connecting"
         client.err = 0  # Linux (tcp_connect_init): a new attempt clears it
         client.remote = (ip, port)
@@ -91,7 +94,12 @@ class _Stream:
             if latency == 0:
                 self._run_due()
             return
-        listener = self._bound.get((ip, port)) or self._bound.get(("0.0.0.0", port))
+        bound = self._bound
+        listener = bound.get((ip, port)) or (
+            bound.get(("::", port))
+            if ":" in ip
+            else bound.get(("0.0.0.0", port)) or bound.get(("::", port))
+        )
         if listener is None or listener.state != "listening":
             self._schedule(
                 self.now + latency, self._fail_connect, client, errno.ECONNREFUSED
@@ -154,16 +162,26 @@ class _Stream:
         if client.state != "connecting":
             return
         net = cast("FakeNetwork", self)
-        server = FakeSocket(net, listener.family, listener.type, None)
+        # The listener's class: an IPv6 listener's connections are IPv6 too
+        # (an IPv4 client of a dual-stack one shows as ::ffff:a.b.c.d).
+        server = type(listener)(net, listener.family, listener.type, None)
         assert listener.local is not None and client.local is not None
         lip = listener.local[0]
-        if lip == "0.0.0.0":
+        if lip in ("0.0.0.0", "::"):
             assert client.remote is not None
             lip = client.remote[0]
         server.local = (lip, listener.local[1])
         server.remote = client.local
         server.side = "server"
         self._join(client, server)
+        if self._link_table:
+            # A link's accept latency (fake_net._links): the listener sees
+            # the connection later than the client does.
+            wait = _links.accept_latency(net, server)
+            if wait:
+                self._schedule(self.now + wait, _links.accept_arrives, listener, server)
+                client._refresh()
+                return
         listener.accept_q.append(server)
         listener._refresh()
         client._refresh()
@@ -178,6 +196,8 @@ class _Stream:
             s.ever_connected = True
             s.remote = other.local
             self._sockets.append(s)
+        if self._link_table:
+            _links.join(cast("FakeNetwork", self), a, b)  # capacity, latency
         if self._stream_rules:
             for s in (a, b):
                 # Rules at byte offset 0 fire as the connection is made.

@@ -228,10 +228,10 @@ def test_tcp_and_udp_ports_are_separate_tables():
 @pytest.mark.parametrize(
     "family, kind, code, name",
     [
-        (socket.AF_INET6, socket.SOCK_DGRAM, errno.EAFNOSUPPORT, "AF_INET6"),
-        (socket.AF_INET6, socket.SOCK_STREAM, errno.EAFNOSUPPORT, "AF_INET6"),
-        (socket.AF_UNIX, socket.SOCK_STREAM, errno.EAFNOSUPPORT, "AF_UNIX"),
-        (socket.AF_UNIX, socket.SOCK_DGRAM, errno.EAFNOSUPPORT, "AF_UNIX"),
+        (socket.AF_PACKET, socket.SOCK_DGRAM, errno.EAFNOSUPPORT, "AF_PACKET"),
+        (socket.AF_NETLINK, socket.SOCK_STREAM, errno.EAFNOSUPPORT, "AF_NETLINK"),
+        (socket.AF_UNIX, socket.SOCK_SEQPACKET, errno.ESOCKTNOSUPPORT, "SEQPACKET"),
+        (socket.AF_INET6, socket.SOCK_RAW, errno.EPROTONOSUPPORT, "SOCK_RAW"),
         (socket.AF_INET, socket.SOCK_RAW, errno.EPROTONOSUPPORT, "SOCK_RAW"),
         (
             socket.AF_INET,
@@ -252,13 +252,13 @@ def test_unsimulated_family_or_type_is_refused_by_name(family, kind, code, name)
     assert net.open_fds() == []
 
 
-def test_world_refuses_unix_socket_instead_of_making_tcp():
+def test_world_refuses_packet_socket_instead_of_making_tcp():
     net = FakeNetwork()
     with net:
         with pytest.raises(OSError) as info:
-            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM)
     assert info.value.errno == errno.EAFNOSUPPORT
-    assert "AF_UNIX" in str(info.value)
+    assert "AF_PACKET" in str(info.value)
 
 
 def test_sock_nonblock_flag_makes_a_nonblocking_socket():

@@ -31,7 +31,9 @@ __all__ = [
 
 
 class Addr(tuple):  # type: ignore[type-arg]
-    """An address value (``@host:port``); a plain tuple otherwise."""
+    """An address value (``@host:port``, or an AF_INET6 4-tuple
+    ``@[host]:port/flowinfo/scope_id``); a plain tuple otherwise.  (An
+    AF_UNIX address is its path, a string, or its abstract name, bytes.)"""
 
     __slots__ = ()
 
@@ -113,6 +115,8 @@ def format_value(value: Any) -> str:
         host = str(value[0])
         if ":" in host:
             host = "[%s]" % host
+        if len(value) == 4:  # AF_INET6: (host, port, flowinfo, scope_id)
+            return "@%s:%d/%d/%d" % (host, value[1], value[2], value[3])
         return "@%s:%d" % (host, value[1])
     if isinstance(value, str):
         if _BARE.match(value) and _reads_back(value):
@@ -172,6 +176,7 @@ def _unescape(body: str) -> str:
     return _UNESC.sub(sub, body)
 
 
+_ADDR6 = re.compile(r"@\[([0-9A-Za-z:.%]*)\]:(\d{1,5})/(\d{1,10})/(\d{1,10})")
 _INT = re.compile(r"-?\d{1,4300}")  # int() reads no more digits
 _FLOAT = re.compile(r"-?(\d+\.\d*|\.\d+|\d+)(e[-+]?\d+)?|-?inf|nan")
 _BYTES_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -200,6 +205,12 @@ def parse_value(token: str) -> Any:
     if token.startswith("!"):
         return Err(token[1:])
     if token.startswith("@"):
+        six = _ADDR6.fullmatch(token)
+        if six is not None:
+            host, port, flow, scope = six.groups()
+            if int(port) > 65535:
+                raise ValueError("bad address %s (port 0..65535)" % _clip_token(token))
+            return Addr((host, int(port), int(flow), int(scope)))
         host, sep, port = token[1:].rpartition(":")
         if not sep or not port.isdigit() or len(port) > 5 or int(port) > 65535:
             raise ValueError(
@@ -316,6 +327,12 @@ def _err_value(exc: BaseException) -> Err:
 
 
 def addr_value(value: Any) -> Any:
+    """An address as a trace keeps it: ``(host, port)``, an AF_INET6
+    4-tuple whole, an AF_UNIX path or abstract name as it is."""
+    if isinstance(value, tuple) and len(value) == 4:
+        return Addr(tuple(value))
     if isinstance(value, tuple) and len(value) >= 2:
         return Addr((value[0], value[1]))
+    if isinstance(value, (bytearray, memoryview)):
+        return bytes(value)
     return value

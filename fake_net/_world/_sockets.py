@@ -1,8 +1,11 @@
 """The world's ``socket`` module names: simulated sockets and names.
 
-``socket.socket(...)`` makes a simulated TCP or UDP socket (``isinstance(s,
-socket.socket)`` holds for both); ``getaddrinfo`` answers SOCK_STREAM and
-SOCK_DGRAM as glibc does, and refuses other types as glibc does.
+``socket.socket(...)`` makes a simulated TCP or UDP socket, IPv4 or IPv6, or
+an AF_UNIX one (``isinstance(s, socket.socket)`` holds for all);
+``socketpair(AF_UNIX, type)`` a connected Unix pair (with no family, the TCP
+pair fake_net has always given); ``getaddrinfo`` answers SOCK_STREAM and
+SOCK_DGRAM as glibc does, for AF_INET and AF_INET6, and refuses other types
+as glibc does.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class WorldSocket(metaclass=StandIn):
     """``socket.socket`` inside a world: makes a simulated socket."""
 
-    _stands_for = (_REAL_SOCKET, FakeSocket, DatagramSocket)
+    _stands_for = (_REAL_SOCKET, FakeSocket, DatagramSocket)  # and subclasses
 
     def __new__(  # type: ignore[misc]
         cls,
@@ -78,6 +81,13 @@ def _socketpair(family: Any = None, type: int = -1, proto: int = 0) -> Any:
             socket.SOCK_STREAM if type == -1 else type,
             proto,
         )
+    if family is not None and int(family) == socket.AF_UNIX:
+        from fake_net._unix import unix_socketpair
+
+        a, b = unix_socketpair(w.net, socket.SOCK_STREAM if type == -1 else type)
+        return a, b
+    # socketpair() with no family: the TCP pair on 127.0.0.1 fake_net has
+    # always given (Linux gives AF_UNIX: see DIFFERENCES["socketpair_family"]).
     return w.net.socketpair()
 
 
@@ -104,13 +114,32 @@ def _getaddrinfo(
                 socket.EAI_SERVICE, "Servname not supported for ai_socktype"
             )
         port = int(text)
+    if family == socket.AF_INET6:
+        _check_socktype(type, proto)
+        return _getaddrinfo6(w.net, host, port, type, proto, flags)
     if family not in (0, socket.AF_UNSPEC, socket.AF_INET):
-        # Simulated hosts have IPv4 addresses only (for now).
-        raise socket.gaierror(
-            socket.EAI_ADDRFAMILY, "Address family for hostname not supported"
-        )
+        raise socket.gaierror(socket.EAI_FAMILY, "ai_family not supported")
     _check_socktype(type, proto)
     return w.net.getaddrinfo(host, port, family, type, proto, flags)
+
+
+def _getaddrinfo6(net: Any, host: str, port: int, type: int, proto: int,
+                  flags: int) -> Any:
+    """getaddrinfo(AF_INET6): the IPv6 address ``host`` names (a literal, or
+    a name the table gives an IPv6 address), as glibc answers it."""
+    if host == "127.0.0.1" and flags & socket.AI_PASSIVE == 0:
+        host = "::1"  # the default host (None) for AF_INET6
+    elif host == "0.0.0.0":
+        host = "::"
+    ip = net._resolve6(host, bind=True)
+    kinds = []
+    if type in (0, socket.SOCK_STREAM) and proto in (0, _TCP):
+        kinds.append((socket.SOCK_STREAM, _TCP))
+    if type in (0, socket.SOCK_DGRAM) and proto in (0, _UDP):
+        kinds.append((socket.SOCK_DGRAM, _UDP))
+    return [
+        (socket.AF_INET6, kind, pr, "", (ip, port, 0, 0)) for kind, pr in kinds
+    ]
 
 
 # glibc's pairs of socket type and protocol (what type 0 or proto 0 stands for).

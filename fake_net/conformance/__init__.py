@@ -26,7 +26,9 @@ The suite is a package by concern: the helpers every check uses
 connection and its data (``_basics``), of closing (``_closing``), of
 out-of-band data (``_oob``), of connecting (``_connecting``), of errno
 details (``_errnos``), of call details (``_calls``: ``recv(0)``, receive
-flags, ``connect_ex`` again) and of UDP datagram sockets (``_datagram``).
+flags, ``connect_ex`` again), of UDP datagram sockets (``_datagram``) and
+of the other families, AF_UNIX stream and datagram and IPv6 TCP and UDP
+(``_families``).
 Everything public is re-exported here.
 
 Rules: no test framework (no pytest, in any module of the package); the
@@ -80,6 +82,17 @@ from fake_net.conformance._datagram import (
     check_udp_refused_calls,
 )
 from fake_net.conformance._differences import DIFFERENCES
+from fake_net.conformance._families import (
+    check_unix_stream_connect_accept,
+    check_unix_path_errors,
+    check_unix_abstract_names,
+    check_unix_peer_close,
+    check_unix_socketpair,
+    check_unix_datagram,
+    check_unix_datagram_full_receiver,
+    check_ipv6_tcp,
+    check_ipv6_udp,
+)
 from fake_net.conformance._errnos import (
     check_argument_errors,
     check_bind_in_use,
@@ -158,6 +171,15 @@ __all__ = [
     "check_udp_broadcast_refused",
     "check_udp_receive_queue_overflow",
     "check_udp_refused_calls",
+    "check_unix_stream_connect_accept",
+    "check_unix_path_errors",
+    "check_unix_abstract_names",
+    "check_unix_peer_close",
+    "check_unix_socketpair",
+    "check_unix_datagram",
+    "check_unix_datagram_full_receiver",
+    "check_ipv6_tcp",
+    "check_ipv6_udp",
 ]
 
 #: Every check, in a sensible order.
@@ -201,4 +223,13 @@ CHECKS: List[Callable[[Any], None]] = [
     check_udp_broadcast_refused,
     check_udp_receive_queue_overflow,
     check_udp_refused_calls,
+    check_unix_stream_connect_accept,
+    check_unix_path_errors,
+    check_unix_abstract_names,
+    check_unix_peer_close,
+    check_unix_socketpair,
+    check_unix_datagram,
+    check_unix_datagram_full_receiver,
+    check_ipv6_tcp,
+    check_ipv6_udp,
 ]

@@ -132,11 +132,64 @@ DIFFERENCES: Dict[str, str] = {
         "so code that takes the first entry behaves the same."
     ),
     "families_and_types": (
-        "socket(): fake_net simulates AF_INET with SOCK_STREAM and SOCK_DGRAM "
-        "only.  AF_INET6, AF_UNIX and any other family are refused with "
+        "socket(): fake_net simulates AF_INET, AF_INET6 and AF_UNIX, each "
+        "with SOCK_STREAM and SOCK_DGRAM.  Any other family is refused with "
         "EAFNOSUPPORT, SOCK_RAW with EPROTONOSUPPORT, SOCK_SEQPACKET/SOCK_RDM "
-        "with ESOCKTNOSUPPORT (the errnos Linux gives where it lacks one), "
-        "each message naming what was asked for, where Linux makes the "
-        "socket.  The checks use AF_INET only."
+        "(AF_UNIX SOCK_SEQPACKET too) with ESOCKTNOSUPPORT (the errnos Linux "
+        "gives where it lacks one), each message naming what was asked for, "
+        "where Linux makes the socket."
+    ),
+    "unix_socket_files": (
+        "AF_UNIX paths: fake_net never touches the filesystem.  Its network "
+        "keeps a table of bound names; a path stays taken after its socket "
+        "closes (bind: EADDRINUSE, connect: ECONNREFUSED, as the file Linux "
+        "leaves behind) until net.unlink(path); a real os.unlink() of the "
+        "path does not free it, os.path.exists() does not see it, and a "
+        "path in a folder that does not exist binds (Linux: ENOENT).  The "
+        "checks make paths in a real temporary folder and remove a socket "
+        "file with net.unlink() where the network has it, os.unlink() "
+        "elsewhere."
+    ),
+    "unix_autobind_names": (
+        "bind('') on AF_UNIX: both pick an abstract name b'\\0' + 5 hex "
+        "digits; Linux counts them up, fake_net draws them from its seed. "
+        "The checks assert the form only."
+    ),
+    "unix_datagram_queue": (
+        "How many AF_UNIX datagrams a receiver holds before a nonblocking "
+        "sender gets EAGAIN: Linux stops at net.unix.max_dgram_qlen + 1 "
+        "queued (11 by default) or earlier when the sender's SO_SNDBUF is "
+        "spent (bytes in flight, counted with the kernel's overhead); "
+        "fake_net at 11, whatever their size, and a datagram over SO_SNDBUF "
+        "- 32 bytes is EMSGSIZE.  The checks assert only that the sender is "
+        "pushed back, loses nothing, and may send again once the receiver "
+        "read."
+    ),
+    "unix_stream_details": (
+        "AF_UNIX stream sockets use fake_net's TCP buffers: the capacity per "
+        "direction (64 KiB) stands for Linux's send buffer accounting, "
+        "MSG_OOB works as TCP's urgent byte (Linux 5.15+ has its own "
+        "AF_UNIX OOB, not checked), connect fault rules do not apply (the "
+        "connect completes at once, as on Linux), rules matching a port "
+        "never match (no ports); ancillary data (SCM_RIGHTS, "
+        "SCM_CREDENTIALS) and SO_PEERCRED are not simulated."
+    ),
+    "ipv6_scope": (
+        "IPv6: fake_net's hosts have the loopback ::1 only; another IPv6 "
+        "address is ENETUNREACH to connect to and EADDRNOTAVAIL to bind "
+        "(Linux: per its routes and interfaces), IPv4-mapped addresses, flow "
+        "labels and scope ids are refused by name, IPV6_V6ONLY is stored "
+        "but not acted on (a [::] socket is always dual stack), and an IPv4 "
+        "datagram does not reach a UDP socket bound to [::] (Linux delivers "
+        "it from ::ffff:a.b.c.d; TCP does connect, as on Linux).  Names: "
+        "an AF_INET6 lookup answers only names the table gives an IPv6 "
+        "address, so 'localhost' fails as on a host whose /etc/hosts lacks "
+        "::1.  The IPv6 checks use ::1 and skip where the machine lacks it."
+    ),
+    "socketpair_family": (
+        "socket.socketpair() with no family inside the simulated world, and "
+        "net.socketpair(), give two TCP sockets on 127.0.0.1 (what fake_net "
+        "always gave); Linux gives AF_UNIX.  socketpair(AF_UNIX, type) in "
+        "the world gives the Unix pair (fake_net._unix.unix_socketpair)."
     ),
 }
