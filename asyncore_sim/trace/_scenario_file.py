@@ -105,6 +105,10 @@ class Scenario:
     max_steps: int = MAX_STEPS
     #: The cost model (a fake_net ``Cost``), None when the scenario has none.
     cost: Optional[Any] = None
+    #: ``time.time()`` at virtual time 0 (None: fake_net's DEFAULT_EPOCH).
+    epoch: Optional[float] = None
+    #: The link table (fake_net ``Link`` values, in file order).
+    links: List[Any] = attrs.field(factory=list)
     #: The line of each directive that names one thing (program, expect...).
     lines: Dict[str, int] = attrs.field(factory=dict, eq=False, repr=False)
     #: The path as it was given, which messages name (``path`` is absolute).
@@ -273,24 +277,33 @@ def _exception_text(e: BaseException) -> str:
     return e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
 
 
+def _fault_classes() -> Dict[str, Any]:
+    """The fault rules a scenario may name: the stream rules of
+    ``fake_net._faults`` and the datagram rules of ``_datagram_faults``."""
+    from fake_net import _datagram_faults, _faults
+
+    out: Dict[str, Any] = {}
+    for module in (_faults, _datagram_faults):
+        for n in module.__all__:
+            cls = getattr(module, n)
+            if (
+                isinstance(cls, type)
+                and issubclass(cls, _faults.Fault)
+                and cls is not _faults.Fault
+                and cls is not _datagram_faults.DatagramFault
+            ):
+                out[n] = cls
+    return out
+
+
 def _make_fault(tokens: List[str], where: str) -> Any:
     import fake_net
-    from fake_net import _faults
 
     name = tokens[0]
-    cls = getattr(_faults, name, None)
-    if (
-        not (isinstance(cls, type) and issubclass(cls, _faults.Fault))
-        or cls is _faults.Fault
-        or name not in _faults.__all__
-    ):
-        known = sorted(
-            n
-            for n in _faults.__all__
-            if isinstance(getattr(_faults, n), type)
-            and issubclass(getattr(_faults, n), _faults.Fault)
-            and n != "Fault"
-        )
+    classes = _fault_classes()
+    cls = classes.get(name)
+    if cls is None:
+        known = sorted(classes)
         raise ScenarioError(
             "%s: unknown fault %r (known: %s)" % (where, _clip(name), ", ".join(known))
         )
@@ -338,14 +351,60 @@ def _make_fault(tokens: List[str], where: str) -> Any:
 
 #: Directives that say one thing, so may appear once.
 _ONCE = (
-    "program", "seed", "ports", "max-steps", "cost", "expect", "trace", "source"
+    "program", "seed", "ports", "max-steps", "cost", "epoch", "expect", "trace",
+    "source",
 )
 _DIRECTIVES = (
-    "program, env, file, seed, ports, max-steps, cost, name, fault, server, at, "
-    "expect, trace, normalize, mask, source"
+    "program, env, file, seed, ports, max-steps, cost, epoch, link, name, fault, "
+    "server, at, expect, trace, normalize, mask, source"
+)
+_LINK_KEYS = {
+    "port": "int",
+    "conn": "int",
+    "latency": "time",
+    "latency_to_server": "time",
+    "latency_to_client": "time",
+    "capacity": "int",
+    "capacity_to_server": "int",
+    "capacity_to_client": "int",
+    "accept_latency": "time",
+}
+_LINK_USAGE = (
+    "link [port=N] [conn=N] [latency=TIME] [capacity=BYTES] [accept_latency=TIME] "
+    "(and latency_to_server, latency_to_client, capacity_to_server, "
+    "capacity_to_client)"
 )
 _AT_USAGE = 'at TIME HOST:PORT[#K] accept|send N|send "..."|oob "x"|close|reset'
 _SOURCE_USAGE = 'source DOC after "LINE" until "LINE" [indent "PREFIX"]'
+
+
+def _epoch(token: str, where: str, usage: str) -> float:
+    """Seconds since 1970 (``1700000000``, ``1e9``) or a UTC date and time
+    (``2024-05-01T12:00:00Z``), as ``time.time()`` at virtual time 0."""
+    import datetime
+    import math
+
+    try:
+        value = float(token)
+    except ValueError:
+        text = token[:-1] + "+00:00" if token.endswith("Z") else token
+        try:
+            when = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            raise ScenarioError(
+                "%s: %s, got %r" % (where, usage, _clip(token))
+            ) from None
+        if when.utcoffset() != datetime.timedelta(0):
+            raise ScenarioError(
+                "%s: epoch %s: give the time in UTC (a Z at the end)" % (where, token)
+            )
+        value = when.replace(tzinfo=datetime.timezone.utc).timestamp()
+    if not math.isfinite(value) or value < 0:
+        raise ScenarioError(
+            "%s: epoch must be a time at or after 1970-01-01, got %r"
+            % (where, _clip(token))
+        )
+    return value
 
 
 def _file_name(name: str, where: str) -> str:
@@ -469,10 +528,17 @@ class _Reader:
         self.scn.names[host] = ip
 
     def d_cost(self, args: List[str], line: str) -> None:
-        usage = "usage: cost [wait=TIME] [send=TIME] [recv=TIME] (TIME: 20us, 1ms, 0s)"
+        usage = (
+            "usage: cost [wait=TIME] [send=TIME] [recv=TIME] (TIME: 20us, 1ms, "
+            "0s), or cost loopback"
+        )
         if not args:
             raise self.fail(usage)
         from fake_net import Cost
+
+        if args == ["loopback"]:
+            self.scn.cost = Cost.loopback()
+            return
 
         quanta: Dict[str, float] = {}
         for item in args:
@@ -483,6 +549,48 @@ class _Reader:
                 raise self.fail("cost: %s given twice" % key)
             quanta[key] = _parse_time(text, self.where)
         self.scn.cost = Cost(**quanta)
+
+    def d_epoch(self, args: List[str], line: str) -> None:
+        usage = (
+            "usage: epoch SECONDS | epoch YYYY-MM-DDTHH:MM:SSZ (time.time() "
+            "at virtual time 0, UTC)"
+        )
+        if len(args) != 1:
+            raise self.fail(usage)
+        self.scn.epoch = _epoch(args[0], self.where, usage)
+
+    def d_link(self, args: List[str], line: str) -> None:
+        if not args:
+            raise self.fail("usage: %s" % _LINK_USAGE)
+        from fake_net import Link
+
+        settings: Dict[str, Any] = {}
+        for item in args:
+            key, sep, text = item.partition("=")
+            kind = _LINK_KEYS.get(key)
+            if not sep or kind is None:
+                raise self.fail(
+                    "link: unknown setting %r (its settings: %s)"
+                    % (_clip(item), ", ".join(_LINK_KEYS))
+                )
+            if key in settings:
+                raise self.fail("link: %s given twice" % key)
+            if kind == "time":
+                settings[key] = _parse_time(text, self.where)
+            elif key == "port":
+                settings[key] = _port(text, self.where, "link: port")
+            else:
+                n = _int(text, self.where, "link: " + key)
+                if n < (0 if key == "conn" else 1):
+                    raise self.fail(
+                        "link: %s must be %s, got %d"
+                        % (key, "0 or more" if key == "conn" else "1 or more", n)
+                    )
+                settings[key] = n
+        try:
+            self.scn.links.append(Link(**settings))
+        except ValueError as e:  # pragma: no cover - the checks above come first
+            raise self.fail("link: %s" % e) from None
 
     def d_fault(self, args: List[str], line: str) -> None:
         if not args:
@@ -679,4 +787,11 @@ class _Reader:
 def load_scenario(path: str) -> Scenario:
     """Read and check a scenario file (the format: :mod:`.scenario`)."""
     text = read_text(path, "utf-8", ScenarioError, limit=MAX_SCENARIO_FILE)
+    return _Reader(path).read(text)
+
+
+def parse_scenario(path: str, text: str) -> Scenario:
+    """Check ``text`` as the scenario file at ``path`` would be (its
+    relative names resolved against that folder): a scenario made by a
+    tool (``asyncore-sim fit``) is read exactly as the file it would write."""
     return _Reader(path).read(text)

@@ -27,8 +27,10 @@ The network (fake_net)
     ``name HOST IP``            add HOST to the name table
     ``fault CLASS key=value..`` a fake_net fault rule, e.g.
                                 ``fault PartialSend max_bytes=100 side=server``
-                                (``port=``, ``fd=``, ``conn=``, ``side=`` make
-                                its Match).  Each value is read as its setting
+                                (``port=``, ``fd=``, ``conn=``, ``side=``,
+                                ``host=`` make its Match); datagram rules
+                                too (``fault DropDatagram skip=2 times=1
+                                port=161``).  Each value is read as its setting
                                 is declared: a whole number, a number, ``true``
                                 or ``false``, ``none``, a word (``side=client``)
                                 or quoted bytes (``byte="!"``); a tuple is
@@ -41,7 +43,27 @@ The network (fake_net)
                                 absent): each readiness wait, each send that
                                 moves bytes and each recv that returns bytes
                                 advances virtual time by its TIME (``20us``,
-                                ``0.5ms``, ``0s``); any key may be left out
+                                ``0.5ms``, ``0s``); any key may be left out;
+                                ``cost loopback`` is ``Cost.loopback()``, the
+                                quanta measured on a real Linux loopback
+    ``epoch WHEN``              ``time.time()`` at virtual time 0 in the
+                                program's world (and in its replay): seconds
+                                since 1970 or a UTC time,
+                                ``epoch 2024-05-01T12:00:00Z`` (default
+                                2001-09-09T01:46:40Z)
+    ``link key=value ..``       latency and capacity of the program's own
+                                connections (fake_net ``Link``; several lines
+                                make a table, the first that matches a
+                                connection is its link): ``port=N`` (the
+                                listening port) or ``conn=N`` (0 for the
+                                first connection) choose them, none: all;
+                                ``latency=T`` (data, each way; or
+                                ``latency_to_server=T``, ``latency_to_client=T``),
+                                ``capacity=BYTES`` (bytes one direction holds;
+                                or ``capacity_to_server``, ``capacity_to_client``),
+                                ``accept_latency=T`` (from the connect
+                                completing to the listener seeing it), e.g.
+                                ``link port=8080 latency=50us capacity=4096``
     ``server HOST:PORT``        a scripted server outside the process (HOST
                                 an IP address or a name in the table; PORT
                                 1..65535)
@@ -213,6 +235,7 @@ def _isolated(scn: Scenario, workdir: str, out: _Tee) -> Iterator[None]:
 
 def build_network(scn: Scenario) -> Any:
     from fake_net import FakeNetwork
+    from fake_net._world import DEFAULT_EPOCH
 
     net = FakeNetwork(
         seed=scn.seed,
@@ -221,6 +244,8 @@ def build_network(scn: Scenario) -> Any:
         ephemeral_ports=scn.ports,
         max_steps=scn.max_steps,
         cost=scn.cost,
+        epoch=DEFAULT_EPOCH if scn.epoch is None else scn.epoch,
+        links=scn.links,
     )
     remotes = {}
     for host, port, line in scn.servers:
