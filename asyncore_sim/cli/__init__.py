@@ -1,9 +1,9 @@
 """The command line: ``asyncore-sim`` / ``python -m asyncore_sim``.
 
 ``demo`` (:mod:`._demo`), ``check`` (:mod:`._check`),
-``record``/``replay``/``diff`` (:mod:`._commands`), ``show`` (:mod:`._show`)
-and ``sweep`` (:mod:`._sweep`). The top layer: it may use everything below
-it, and nothing imports it but ``asyncore_sim.__main__``.
+``record``/``replay``/``diff`` (:mod:`._commands`), ``show`` (:mod:`._show`),
+``sweep`` (:mod:`._sweep`) and ``fit`` (:mod:`._fit`). The top layer: it may
+use everything below it, and nothing imports it but ``asyncore_sim.__main__``.
 
 Exit status: 0 all is well, 1 something differs (or the program failed), 2
 unusable input, reported as ``asyncore-sim: error: file:line: what is wrong``
@@ -47,6 +47,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     from asyncore_sim.cli._show import add_show_command
 
     add_show_command(sub)
+    from asyncore_sim.cli._fit import add_fit_command
+
+    add_fit_command(sub)
     argv = list(sys.argv[1:] if argv is None else argv)
     # sweep and replay hand what follows "--" to pytest or to the program:
     # before it, every option is the command's own.

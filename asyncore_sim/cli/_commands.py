@@ -334,7 +334,11 @@ def replay_trace(
     from asyncore_sim.trace import ReplayNetwork
 
     scn = _scenario_of(trace, path)
-    net = ReplayNetwork(trace, names=scn.names if scn is not None else None)
+    net = ReplayNetwork(
+        trace,
+        names=scn.names if scn is not None else None,
+        epoch=scn.epoch if scn is not None else None,
+    )
     header = dict(trace.header)
     header["network"] = "replay"
     rec = Recorder(net, header=header)
