@@ -80,6 +80,12 @@ means the call raised that error instead.
 ``recv 5 256 -> "hello, "``
     fd 5 read with a buffer of 256 and got those bytes (``-> ""``: the peer
     had closed; ``recv 5 1 MSG_OOB``: urgent data).
+``sendto 4 2 @127.0.0.1:1161 -> 2 "q0"``
+    fd 4 (a datagram socket) sent a datagram of 2 bytes to that address.
+``recvfrom 3 512 -> "q0" @127.0.0.1:60438``
+    fd 3 read a datagram with a buffer of 512: those bytes, from that
+    address (``recvfrom_into`` is recorded as ``recvfrom``; a connected
+    datagram socket's ``send``/``recv`` as ``send``/``recv``).
 ``shutdown 4 SHUT_WR``
     fd 4 shut down its sending side.
 ``getsockopt 4 SOL_SOCKET SO_ERROR -> 0``
@@ -379,6 +385,32 @@ def _received(ev: TraceEvent) -> None:
     )
 
 
+def _sizes_to(ev: TraceEvent) -> None:
+    _want(
+        len(ev.args) in (2, 3)
+        and _is_int(ev.args[0])
+        and ev.args[0] >= 0
+        and ev.args[1:-1] in ((), ("MSG_OOB",))
+        and _address(ev.args[-1]),
+        ev,
+        "expected a size >= 0, optionally MSG_OOB, and the address (@host:port)",
+    )
+
+
+def _received_from(ev: TraceEvent) -> None:
+    _result(
+        lambda v: isinstance(v, bytes),
+        _address,
+        what='-> the bytes read and the sender\'s address (-> "ab" @host:port)',
+    )(ev)
+    data = (ev.result or (b"",))[0]
+    _want(
+        len(data) <= ev.args[0],
+        ev,
+        "%d bytes read with a buffer of %d" % (len(data), ev.args[0]),
+    )
+
+
 _NO_ARGS = _args(what="no arguments")
 _ADDRESS = _args(_address, what="an address (@host:port)")
 _SOCKNAME = _result(_address, what="-> an address (@host:port)")
@@ -431,6 +463,8 @@ _IO_EVENTS: Dict[str, Tuple[bool, Any, Any]] = {
     ),
     "send": (_FD, _sizes, _sent),
     "recv": (_FD, _sizes, _received),
+    "sendto": (_FD, _sizes_to, _sent),
+    "recvfrom": (_FD, _sizes, _received_from),
     "shutdown": (_FD, _args(_word_or_int, what="SHUT_RD, SHUT_WR or SHUT_RDWR"), None),
     "getsockopt": (
         _FD,

@@ -633,6 +633,41 @@ class TracingSocket:
     send: Callable[..., int]
     recv: Callable[..., bytes]
 
+    # -- datagrams: each with its address (a UDP socket's send/recv above) --
+
+    def sendto(self, data: Any, flags_or_address: Any, *address: Any) -> int:
+        if address:
+            flags, dest = int(flags_or_address), address[0]
+        else:
+            flags, dest = 0, flags_or_address
+        args = size_args(len(data), flags) + (addr_value(dest),)
+        sock = self._sock
+        try:
+            n = sock.sendto(data, flags, dest) if flags else sock.sendto(data, dest)
+        except BaseException as e:
+            self._log.add("sendto", self._tfd, args, (_err_value(e),))
+            raise
+        self._log.add("sendto", self._tfd, args, (n, bytes(data[:n])))
+        return n  # type: ignore[no-any-return]
+
+    def recvfrom(self, bufsize: int, flags: int = 0) -> Tuple[bytes, Any]:
+        args = size_args(bufsize, flags)
+        try:
+            data, source = self._sock.recvfrom(bufsize, flags)
+        except BaseException as e:
+            self._log.add("recvfrom", self._tfd, args, (_err_value(e),))
+            raise
+        self._log.add("recvfrom", self._tfd, args, (bytes(data), addr_value(source)))
+        return data, source
+
+    def recvfrom_into(
+        self, buffer: Any, nbytes: int = 0, flags: int = 0
+    ) -> Tuple[int, Any]:
+        view = memoryview(buffer).cast("B")
+        data, source = self.recvfrom(nbytes or len(view), flags)
+        view[: len(data)] = data
+        return len(data), source
+
     def read(self, bufsize: int, flags: int = 0) -> bytes:
         return self.recv(bufsize, flags)
 

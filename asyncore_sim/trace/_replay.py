@@ -267,7 +267,7 @@ def _tried_to_send(
     more = "\n  the program tried to send %s" % format_data(data)
     if net._pos < len(net._io):
         ev = net._io[net._pos][1]
-        sent = ev.result[1] if ev.kind == "send" and ev.result else None
+        sent = ev.result[1] if ev.kind in ("send", "sendto") and ev.result else None
         if isinstance(sent, bytes):
             k = next(
                 (i for i in range(min(len(sent), len(data))) if data[i] != sent[i]),
@@ -336,8 +336,19 @@ class ReplaySocket(_BlockingMode):
         return ReplaySocket(self.net, fd, self.family, self.type), _address(addr)
 
     def send(self, data: Any, flags: int = 0) -> int:
+        return self._send("send", data, size_args(len(data), flags))
+
+    def sendto(self, data: Any, flags_or_address: Any, *address: Any) -> int:
+        flags, dest = (
+            (int(flags_or_address), address[0]) if address else (0, flags_or_address)
+        )
+        return self._send(
+            "sendto", data, size_args(len(data), flags) + (addr_value(dest),)
+        )
+
+    def _send(self, kind: str, data: Any, args: Tuple[Any, ...]) -> int:
         try:
-            ev = self._call("send", size_args(len(data), flags))
+            ev = self._call(kind, args)
         except ReplayDiverged as e:
             wrapped = _tried_to_send(self.net, e, bytes(data))
             if self.net.diverged is e:  # the same departure, told in full
@@ -351,13 +362,14 @@ class ReplaySocket(_BlockingMode):
             s = max(0, k - 20)
             raise self.net._diverge(ReplayDiverged(
                 "event %d: the program sent other bytes than the recording on fd %d "
-                "(first difference at byte %d of the send)\n"
+                "(first difference at byte %d of the %s)\n"
                 "  the recording sent         %s\n"
                 "  the program tried to send  %s"
                 % (
                     index,
                     self.fd,
                     k,
+                    kind,
                     format_data(sent, 60, s),
                     format_data(bytes(data), 60, s),
                 ),
@@ -369,6 +381,11 @@ class ReplaySocket(_BlockingMode):
         ev = self._call("recv", size_args(bufsize, flags))
         assert ev.result is not None
         return bytes(ev.result[0])
+
+    def recvfrom(self, bufsize: int, flags: int = 0) -> Tuple[bytes, Any]:
+        ev = self._call("recvfrom", size_args(bufsize, flags))
+        assert ev.result is not None
+        return bytes(ev.result[0]), _address(ev.result[1])
 
     read = recv
     write = send

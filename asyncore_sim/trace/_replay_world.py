@@ -61,7 +61,7 @@ class ReplayDiverged(ExitNow):
         self.index = index
 
 # The calls that block on a blocking socket, and so may run loop passes first.
-_BLOCKING_CALLS = ("connect", "accept", "send", "recv")
+_BLOCKING_CALLS = ("connect", "accept", "send", "recv", "sendto", "recvfrom")
 
 
 def _not_recorded(what: str) -> SimulationError:
