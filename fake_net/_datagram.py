@@ -327,6 +327,7 @@ class DatagramSocket:
         self.send(data, flags)  # a datagram goes whole or not at all
 
     def sendto(self, data: Any, *args: Any) -> int:
+        # (One for every datagram family: _dest and _send_to are theirs.)
         if len(args) == 1:
             flags, address = 0, args[0]
         elif len(args) == 2:
@@ -336,9 +337,15 @@ class DatagramSocket:
                 "sendto() takes 2 or 3 arguments (%d given)" % (len(args) + 1)
             )
         payload = _payload(data)
-        host, port = _parse_address("sendto", address)
+        # CPython resolves the address before the call can fail on the socket.
+        dest = self._dest("sendto", address)
         self._check_open()
-        return self._send_to(payload, (self.net._resolve(host), port), flags, "sendto")
+        return self._send_to(payload, dest, flags, "sendto")
+
+    def _dest(self, call: str, address: Any) -> Any:
+        """Where ``address`` (of ``call``) sends to: (ip, port)."""
+        host, port = _parse_address(call, address)
+        return self.net._resolve(host), port
 
     def sendmsg(
         self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None
@@ -355,8 +362,7 @@ class DatagramSocket:
             if remote is None:
                 self._fail("sendmsg", errno.EDESTADDRREQ)
             return self._send_to(payload, remote, flags, "sendmsg")
-        host, port = _parse_address("sendmsg", address)
-        return self._send_to(payload, (self.net._resolve(host), port), flags, "sendmsg")
+        return self._send_to(payload, self._dest("sendmsg", address), flags, "sendmsg")
 
     def _send_to(self, payload: bytes, dest: Address, flags: int, call: str) -> int:
         """Linux's udp_sendmsg checks, in its order, then the datagram goes."""

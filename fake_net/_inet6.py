@@ -140,35 +140,6 @@ class Inet6DatagramSocket(DatagramSocket):
         self._refresh()
         return 0
 
-    def sendto(self, data: Any, *args: Any) -> int:
-        if len(args) == 1:
-            flags, address = 0, args[0]
-        elif len(args) == 2:
-            flags, address = args
-        else:
-            raise TypeError(
-                "sendto() takes 2 or 3 arguments (%d given)" % (len(args) + 1)
-            )
-        payload = _payload(data)
-        dest = self._dest("sendto", address)
-        self._check_open()
-        return self._send_to(payload, dest, flags, "sendto")
-
-    def sendmsg(
-        self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None
-    ) -> int:
-        if address is None:
-            return DatagramSocket.sendmsg(self, buffers, ancdata, flags)
-        payload = b"".join(_payload(b) for b in buffers)
-        if list(ancdata):
-            raise OSError(
-                errno.EOPNOTSUPP,
-                "fake_net does not simulate ancillary data on sendmsg()",
-            )
-        dest = self._dest("sendmsg", address)
-        self._check_open()
-        return self._send_to(payload, dest, flags, "sendmsg")
-
     def recvfrom(self, bufsize: int, flags: int = 0) -> Tuple[bytes, Any]:
         data, src = DatagramSocket.recvfrom(self, bufsize, flags)
         return data, four(src)
@@ -184,14 +155,3 @@ class Inet6DatagramSocket(DatagramSocket):
             self, bufsize, ancbufsize, flags
         )
         return data, anc, msg_flags, four(src)
-
-
-def _payload(data: Any) -> bytes:
-    if type(data) is bytes:
-        return data  # type: ignore[no-any-return]
-    try:
-        return bytes(memoryview(data))
-    except TypeError:
-        raise TypeError(
-            "a bytes-like object is required, not %r" % type(data).__name__
-        ) from None

@@ -54,7 +54,7 @@ from typing import (
 )
 
 from fake_net._addresses import shown_name, unix_address
-from fake_net._datagram import DatagramSocket
+from fake_net._datagram import DatagramSocket, _payload
 from fake_net._errors import oserror
 from fake_net._segments import ERR, HUP, IN, OUT
 from fake_net._socket import FakeSocket
@@ -380,7 +380,7 @@ class UnixDatagramSocket(DatagramSocket):
             old._refresh()
 
     def send(self, data: Any, flags: int = 0) -> int:
-        payload = _bytes(data)
+        payload = _payload(data)
         self._check_open()
         if self.peer is None:
             self._flags(flags, _SEND_FLAGS, "send")
@@ -388,24 +388,18 @@ class UnixDatagramSocket(DatagramSocket):
             self._fail("send", errno.EPIPE if self.shut_wr else errno.ENOTCONN)
         return self._send_unix(payload, None, flags, "send")
 
-    def sendto(self, data: Any, *args: Any) -> int:
-        if len(args) == 1:
-            flags, address = 0, args[0]
-        elif len(args) == 2:
-            flags, address = args
-        else:
-            raise TypeError(
-                "sendto() takes 2 or 3 arguments (%d given)" % (len(args) + 1)
-            )
-        payload = _bytes(data)
-        key = unix_address("sendto", address)
-        self._check_open()
-        return self._send_unix(payload, key, flags, "sendto")
+    # sendto() is DatagramSocket's, on these two:
+
+    def _dest(self, call: str, address: Any) -> bytes:
+        return unix_address(call, address)
+
+    def _send_to(self, payload: bytes, dest: Any, flags: int, call: str) -> int:
+        return self._send_unix(payload, dest, flags, call)
 
     def sendmsg(
         self, buffers: Any, ancdata: Any = (), flags: int = 0, address: Any = None
     ) -> int:
-        payload = b"".join(_bytes(b) for b in buffers)
+        payload = b"".join(_payload(b) for b in buffers)
         if list(ancdata):
             raise OSError(
                 errno.EOPNOTSUPP,
@@ -535,17 +529,6 @@ class UnixDatagramSocket(DatagramSocket):
         self._wake_senders()
         # Senders blocked on our queue see the socket gone (ECONNREFUSED).
         self.peer = None
-
-
-def _bytes(data: Any) -> bytes:
-    if type(data) is bytes:
-        return cast(bytes, data)
-    try:
-        return bytes(memoryview(data))
-    except TypeError:
-        raise TypeError(
-            "a bytes-like object is required, not %r" % type(data).__name__
-        ) from None
 
 
 def unix_socketpair(net: "FakeNetwork", type: int = _socket.SOCK_STREAM) -> List[Any]:
