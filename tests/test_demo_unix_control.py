@@ -154,3 +154,14 @@ def test_two_fake_runs_leave_identical_traces_that_keep_the_path() -> None:
     assert connects and connects[0].args[0] == "\0control"
     names = [e for e in again.events if e.kind == "getsockname"]
     assert all(e.result[0] in (b"\0control", "") for e in names)
+
+
+def test_a_recorded_unix_run_replays_byte_for_byte() -> None:
+    from asyncore_sim.trace import ReplayNetwork, first_difference
+
+    recorded = _recorded(4)
+    replay = ReplayNetwork(Trace.loads(recorded.dumps()))
+    with Recorder(replay) as rec:
+        assert run("\0control", None) == EXPECTED
+    assert first_difference(recorded.events, rec.trace.events) is None
+    assert replay.finished

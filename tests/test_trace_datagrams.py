@@ -124,3 +124,33 @@ def test_malformed_datagram_events_are_named(line, message):
     with pytest.raises(TraceFormatError) as info:
         Trace.loads("# asyncore-sim trace 1\n" + line + "\n")
     assert message in str(info.value) and ":2:" in str(info.value)
+
+
+def test_an_ipv6_datagram_recording_replays():
+    class Agent6(Agent):
+        def __init__(self) -> None:
+            asyncore.dispatcher.__init__(self)
+            self.create_socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            self.bind(("::1", 1161))
+
+    def run6(net: Any) -> Any:
+        with Recorder(net) as rec:
+            try:
+                agent = Agent6()
+                client = asyncore.dispatcher()
+                client.create_socket(socket.AF_INET6, socket.SOCK_DGRAM)
+                client.socket.sendto(b"q6", ("::1", 1161))
+                asyncore.loop(timeout=1, count=2)
+                got = client.socket.recvfrom(64)
+                agent.close()
+                client.close()
+            finally:
+                asyncore.close_all()
+        return rec.trace, got
+
+    trace, got = run6(FakeNetwork())
+    assert got[0] == b"answer:q6" and got[1][:2] == ("::1", 1161)
+    assert "@[::1]:1161/0/0" in trace.dumps()
+    again, got_again = run6(ReplayNetwork(Trace.loads(trace.dumps())))
+    assert first_difference(trace.events, again.events) is None
+    assert got_again == got
