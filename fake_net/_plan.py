@@ -314,12 +314,17 @@ class FaultPlan:
         connect: bool = False,
         match: Match = ANY,
         resets: Optional[bool] = None,
+        datagrams: bool = False,
     ) -> "FaultPlan":
         """A plan drawn from ``seed`` alone (an int or a ``random.Random``):
         the same seed always gives the same plan, on any machine.
 
         ``closes`` allows an early close, ``resets`` an early reset (None:
-        as ``closes``, so ``closes=True`` alone allows both, as before)."""
+        as ``closes``, so ``closes=True`` alone allows both, as before).
+        ``datagrams`` adds 0 to 3 datagram rules (loss, duplication,
+        reordering, delay), drawn after everything else, so a seed's stream
+        rules are the same with it or without it (in a sweep:
+        ``@pytest.mark.sim_faults(datagrams=True)``)."""
         if not isinstance(seed, random.Random):
             if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
                 # random.Random(-1) draws what random.Random(1) draws.
@@ -370,6 +375,9 @@ class FaultPlan:
         how = None
         if connect and rng.random() < 0.1:
             how = rng.choice(_CONNECT)
+        rules: Tuple[DatagramFault, ...] = ()
+        if datagrams:
+            rules = _random_datagram_rules(rng, match, max_delay)
         return cls(
             sends=sends,
             reads=reads,
@@ -378,7 +386,42 @@ class FaultPlan:
             delays=delays,
             connect=how,
             match=match,
+            datagrams=rules,
         )
+
+
+_RANDOM_DATAGRAM_KINDS = (
+    "DropDatagram",
+    "DuplicateDatagram",
+    "ReorderDatagrams",
+    "DelayDatagram",
+)
+
+
+def _random_datagram_rules(
+    rng: random.Random, match: Match, max_delay: float
+) -> Tuple[DatagramFault, ...]:
+    """0 to 3 datagram rules for FaultPlan.random: each acts on 1 to 3
+    datagrams from number ``skip + 1``; a stream-only match (``conn``,
+    ``side``) does not apply to datagrams, which then get every socket."""
+    if match.conn is not None or match.side is not None:
+        match = ANY
+    out: List[DatagramFault] = []
+    for _ in range(rng.randint(0, 3)):
+        kind = rng.choice(_RANDOM_DATAGRAM_KINDS)
+        common: Dict[str, Any] = {
+            "skip": rng.randint(0, 8),
+            "times": rng.randint(1, 3),
+            "match": match,
+        }
+        if kind == "DuplicateDatagram":
+            common["copies"] = rng.randint(1, 2)
+        elif kind == "ReorderDatagrams":
+            common["window"] = rng.randint(1, 3)
+        elif kind == "DelayDatagram":
+            common["seconds"] = round(rng.uniform(0.001, max(max_delay, 0.001)), 3)
+        out.append(DATAGRAM_FAULTS[kind](**common))
+    return tuple(out)
 
 
 def _trim(items: Sequence[Any], blank: Any) -> Tuple[Any, ...]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import socket
 
+import attrs
+
 import pytest
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
@@ -571,3 +573,29 @@ def test_a_simulated_run_carries_its_datagram_plan_in_the_trace(tmp_path, capsys
     out = capsys.readouterr().out
     assert "faults installed: datagram #1 arrives twice" in out
     assert "not located (datagram faults are not followed in diagrams yet)" in out
+
+
+# -- FaultPlan.random(datagrams=True) ----------------------------------------------
+
+
+def test_random_plans_draw_datagram_rules_only_when_asked():
+    drawn = [FaultPlan.random(seed, datagrams=True) for seed in range(40)]
+    plain = [FaultPlan.random(seed) for seed in range(40)]
+    assert all(p.datagrams == () for p in plain)
+    assert sum(1 for p in drawn if p.datagrams) >= 20
+    kinds = {type(r).__name__ for p in drawn for r in p.datagrams}
+    assert kinds == {"DropDatagram", "DuplicateDatagram", "ReorderDatagrams",
+                     "DelayDatagram"}
+    # The stream rules of a seed do not change when datagrams are added.
+    for a, b in zip(plain, drawn):
+        assert attrs.evolve(b, datagrams=()) == a
+    assert drawn == [FaultPlan.random(seed, datagrams=True) for seed in range(40)]
+
+
+def test_a_stream_only_match_gives_datagram_rules_every_socket():
+    plans = [
+        FaultPlan.random(seed, datagrams=True, match=Match(conn=0, side="client"))
+        for seed in range(20)
+    ]
+    rules = [r for p in plans for r in p.datagrams]
+    assert rules and all(r.match == Match() for r in rules)
