@@ -236,6 +236,28 @@ def test_a_name_imported_before_the_world_is_replaced_and_restored() -> None:
         del sys.modules[mod.__name__]
 
 
+def test_modules_imported_between_worlds_are_found_and_repeated_entries_agree() -> None:
+    # Later entries replace only the names the last scan found while
+    # sys.modules is unchanged; a module imported since is scanned.
+    with FakeNetwork():
+        pass
+    late = types.ModuleType("app_imported_after_a_world")
+    exec("from time import monotonic\nfrom socket import socket\n", late.__dict__)
+    sys.modules[late.__name__] = late
+    try:
+        for _ in range(3):
+            with FakeNetwork() as net:
+                time.sleep(1)
+                assert late.monotonic() == 1.0 == net.now  # type: ignore[attr-defined]
+                assert late.socket is socket.socket  # type: ignore[attr-defined]
+            assert late.monotonic is REAL["time.monotonic"]  # type: ignore[attr-defined]
+            assert late.socket is REAL["socket.socket"]  # type: ignore[attr-defined]
+    finally:
+        del sys.modules[late.__name__]
+    with FakeNetwork():  # and after it is gone, entries still work
+        assert time.monotonic() == 0.0
+
+
 def test_an_application_select_loop_and_selectors_see_simulated_readiness() -> None:
     net = FakeNetwork()
     with net:

@@ -262,9 +262,22 @@ def _unscanned(modname: str) -> bool:
     return top in _UNSCANNED_MODULES
 
 
-def _scan_imported(w: _World) -> None:
-    """Replace names that modules imported from the replaced modules."""
-    for modname, module in list(sys.modules.items()):
+# What the last scan saw: sys.modules' names in order, and the modules
+# (with their names to replace) that held any.  While sys.modules is the
+# same, an entry replaces those names only (one C-level comparison of the
+# key lists, instead of a look at every module).
+_LAST_KEYS: Tuple[str, ...] = ()
+_LAST_HITS: List[Tuple[str, Any, List[Tuple[Any, str]]]] = []
+
+
+def _modules_with_names() -> List[Tuple[str, Any, List[Tuple[Any, str]]]]:
+    global _LAST_KEYS, _LAST_HITS
+    modules = sys.modules
+    keys = tuple(modules)
+    if keys == _LAST_KEYS and all(modules.get(n) is m for n, m, _ in _LAST_HITS):
+        return _LAST_HITS
+    hits = []
+    for modname, module in list(modules.items()):
         if module is None or _unscanned(modname):
             continue
         seen = _SCANNED.get(modname)
@@ -273,6 +286,15 @@ def _scan_imported(w: _World) -> None:
         else:
             names = _imported_names(module)
             _SCANNED[modname] = (module, names)
+        if names:
+            hits.append((modname, module, names))
+    _LAST_KEYS, _LAST_HITS = keys, hits
+    return hits
+
+
+def _scan_imported(w: _World) -> None:
+    """Replace names that modules imported from the replaced modules."""
+    for _, _, names in _modules_with_names():
         for owner, name in names:
             value = vars(owner).get(name)
             hit = _BY_ORIGINAL.get(id(value))
