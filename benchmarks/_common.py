@@ -322,7 +322,9 @@ def timed_pings(mod, client, m, use_poll, rounds, label, counter=None):
 #
 # A benchmark offers *workloads*: ``{name: factory}``, where ``factory()``
 # sets a workload up and returns ``(run, close)``; ``run(k)`` performs ``k``
-# operations (one loop iteration, one loop(count=1) call, one round trip...).
+# operations (one loop iteration, one loop(count=1) call, one round trip...);
+# a ``run`` with a ``warmup`` attribute is warmed up with that many operations
+# instead of CALLGRIND_WARMUP (for workloads whose operation is large).
 # ``callgrind_main`` is the benchmark's child mode; ``callgrind_report`` (in
 # the parent) runs the child under ``valgrind --tool=callgrind`` and prints
 # instructions per operation next to the time per operation of the same
@@ -366,7 +368,7 @@ def callgrind_main(workloads, argv):
     for i in range(1, len(argv), 2):
         run, close = workloads[argv[i]]()
         try:
-            run(CALLGRIND_WARMUP)
+            run(getattr(run, "warmup", CALLGRIND_WARMUP))
             _run_counted(run, int(argv[i + 1]))
         finally:
             close()
@@ -447,7 +449,7 @@ def time_per_op(workloads, names, ops, repeats):
         for name in rotated(names, r):
             run, close = workloads[name]()
             try:
-                run(CALLGRIND_WARMUP)
+                run(getattr(run, "warmup", CALLGRIND_WARMUP))
                 k = TIMED_OPS_FACTOR * ops(name)
                 gc.disable()
                 try:

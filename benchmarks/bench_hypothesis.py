@@ -30,6 +30,10 @@ A/B norec     as direct, with ``simulate(..., record=False)``: no trace
 A/B draw      the @given tests of A hyp / B hyp with a body that only
               records the example (no simulation): Hypothesis's own cost,
               measured rather than inferred (it draws the same examples).
+M machine     ``protocol_machine`` (the stateful machine) on an echo server
+              and client, faults and closes on, run by
+              ``run_state_machine_as_test`` with the same settings; its
+              examples are the machines the engine built.
 
 Every @given run uses ``settings(max_examples=N, database=None,
 derandomize=True, deadline=None, phases=[Phase.generate])`` (nothing fails,
@@ -49,8 +53,15 @@ are medians of per-repeat paired ratios (both sides measured in the same
 repeat).  The script exits 0 unless the benchmark itself broke (a failed
 echo, a run that did not settle).
 
+``--callgrind`` counts instructions per example (valgrind; the @given and
+machine rows per ``max_examples`` unit) instead of timing; ``--json PATH``
+writes the figures; ``--compare BEFORE AFTER`` runs the script on two
+source trees, alternating (``_trees.py``; ``BENCH_TREE=PATH`` measures one
+other tree).
+
 Run: ``python benchmarks/bench_hypothesis.py [--quick] [--repeats N]
-[--examples N] [--msg-size BYTES]``
+[--examples N] [--msg-size BYTES] [--callgrind] [--json PATH]
+[--compare BEFORE AFTER [--rounds R]]``
 """
 
 from __future__ import annotations
@@ -64,21 +75,25 @@ import socket
 import sys
 import time
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if _ROOT not in sys.path:
-    # Measure the working tree's package, installed or not.
-    sys.path.insert(0, _ROOT)
+from _trees import compare_trees, use_tree, write_json  # (benchmarks/ is on sys.path)
+
+# Measure the working tree's package, installed or not, or $BENCH_TREE's.
+_ROOT = use_tree(__file__)
 
 import hypothesis  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from hypothesis.stateful import run_state_machine_as_test  # noqa: E402
 
 import asyncore_sim  # noqa: E402
+from asyncore_sim.testing.stateful import protocol_machine  # noqa: E402
 from asyncore_sim.testing.strategies import fault_plans  # noqa: E402
 from asyncore_sim.testing import simulate  # noqa: E402
 from fake_net import FaultPlan, Match  # noqa: E402
 
-from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
+from _common import (  # noqa: E402
+    callgrind_main,
+    callgrind_report,
     fmt_ratio,
     fmt_us,
     median,
@@ -171,6 +186,93 @@ def echo_property(plan, msg, record):
 
 
 # ---------------------------------------------------------------------------
+# The same echo under protocol_machine (the stateful machine)
+# ---------------------------------------------------------------------------
+
+
+class MachineServer(asyncore_sim.dispatcher):
+    """The listening side for protocol_machine: one EchoHandler per accept."""
+
+    def __init__(self, address, map):
+        asyncore_sim.dispatcher.__init__(self, map=map)
+        self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.set_reuse_addr()
+        self.bind(address)
+        self.listen(5)
+
+    def handle_accepted(self, sock, addr):
+        EchoHandler(sock, map=self._map)
+
+
+class MachineClient(asyncore_sim.dispatcher_with_send):
+    """Sends what the machine gives it; keeps what comes back."""
+
+    def __init__(self, address, map):
+        asyncore_sim.dispatcher_with_send.__init__(self, map=map)
+        self.received = b""
+        self.create_socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.connect(address)
+
+    def handle_connect(self):
+        pass
+
+    def handle_read(self):
+        self.received += self.recv(4096)
+
+    def handle_close(self):
+        self.close()
+
+
+def _echo_prefix(run):
+    assert run.sent.startswith(run.received), "echoed bytes differ"
+
+
+def _all_echoed(run):
+    if run.intact:
+        assert run.received == run.sent, "not everything came back"
+
+
+def make_machine(n):
+    """protocol_machine's echo test (faults and closes on, its defaults),
+    run by ``run_state_machine_as_test`` with the @given rows' settings;
+    returns (test, sink) as make_given does (the sink's examples count the
+    machines built, its stats the steps each took)."""
+    sink = {"examples": [], "stats": []}
+    machine = protocol_machine(
+        server=lambda net, m, address: MachineServer(address, m),
+        client=lambda net, m, address: MachineClient(address, m),
+        received=lambda c: c.received,
+        invariants=[_echo_prefix],
+        final=[_all_echoed],
+    )
+
+    class Counted(machine):  # type: ignore[misc, valid-type]
+        def __init__(self):
+            sink["examples"].append(None)
+            super().__init__()
+
+        def teardown(self):
+            try:
+                super().teardown()
+            finally:
+                sink["stats"].append((len(self.view.steps), 0, self.view.net.now))
+
+    the_settings = settings(
+        max_examples=n,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+
+    def test_machine():
+        run_state_machine_as_test(Counted, settings=the_settings)
+
+    return test_machine, sink
+
+
+# ---------------------------------------------------------------------------
 # Variants
 # ---------------------------------------------------------------------------
 
@@ -184,11 +286,13 @@ VARIANTS = [
     ("B norec", "B", "direct", False),
     ("A draw", "A", "draw", None),
     ("B draw", "B", "draw", None),
+    ("M machine", "M", "machine", None),
 ]
 NO_STATS = (None, None, None)
 PLAN_DESC = {
     "A": "fault_plans(match=Match(side='server'))",
     "B": "st.just(FaultPlan())",
+    "M": "protocol_machine(echo server and client, faults and closes on)",
 }
 
 
@@ -256,9 +360,12 @@ def run_direct(examples, record):
 def bench(n, repeats, msg_size):
     tests = {w: make_given(w, n, msg_size) for w in PLANS}
     draws = {w: make_given(w, n, msg_size, simulate_it=False) for w in PLANS}
+    machine = make_machine(n)
 
     def run(v, drawn):
         key, which, driver, record = v
+        if driver == "machine":
+            return run_hypothesis(*machine)
         if driver == "hypothesis":
             return run_hypothesis(*tests[which])
         if driver == "draw":
@@ -307,7 +414,75 @@ def per_example(times, counts, key):
     return [t / c for t, c in zip(times[key], counts[key])]
 
 
+# ---------------------------------------------------------------------------
+# Instructions per example, under callgrind
+# ---------------------------------------------------------------------------
+
+
+def _cg_given(which):
+    def factory():
+        def run(k):
+            make_given(which, k, MSG_SIZE)[0]()
+        run.warmup = 2
+        return run, lambda: None
+    return factory
+
+
+def _cg_direct(which, record):
+    def factory():
+        test, sink = make_given(which, 50, MSG_SIZE, simulate_it=False)
+        test()
+        examples = sink["examples"]
+
+        def run(k):
+            for i in range(k):
+                plan, msg = examples[i % len(examples)]
+                echo_property(plan, msg, record)
+        return run, lambda: None
+    return factory
+
+
+def _cg_machine():
+    def factory():
+        def run(k):
+            make_machine(k)[0]()
+        run.warmup = 2
+        return run, lambda: None
+    return factory
+
+
+CG_WORKLOADS = {
+    "A hyp": _cg_given("A"),
+    "B hyp": _cg_given("B"),
+    "A direct": _cg_direct("A", True),
+    "B direct": _cg_direct("B", True),
+    "A norec": _cg_direct("A", False),
+    "B norec": _cg_direct("B", False),
+    "M machine": _cg_machine(),
+}
+CG_ROWS = [("A hyp", None), ("A direct", "A hyp"), ("A norec", "A direct"),
+           ("B hyp", None), ("B direct", "B hyp"), ("B norec", "B direct"),
+           ("M machine", None)]
+
+
+def cg_ops(name):
+    return 20 if name == "M machine" else 50
+
+
+def bench_callgrind():
+    print("Instructions per example (valgrind --tool=callgrind; an operation "
+          "is one example: for")
+    print("the @given and machine rows, max_examples=K counts K, whatever the "
+          "engine ran):")
+    res = callgrind_report(os.path.abspath(__file__), CG_WORKLOADS, CG_ROWS,
+                           cg_ops, repeats=3)
+    return {"cg %s instr/example" % name: ir for name, (_, ir) in res.items()
+            if ir is not None}
+
+
 def main(argv=None):
+    if callgrind_main(CG_WORKLOADS, sys.argv[1:] if argv is None else argv):
+        return 0
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument(
         "--quick", action="store_true", help="fast smoke run (well under 20 s)"
@@ -330,7 +505,48 @@ def main(argv=None):
         default=MSG_SIZE,
         help="bytes in the message Hypothesis draws (default %d)" % MSG_SIZE,
     )
+    p.add_argument(
+        "--json", metavar="PATH", help="also write the examples/s figures here"
+    )
+    p.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="run this script on two source trees, alternating, and report "
+        "each figure side by side (see _trees.py)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=5,
+        help="with --compare: runs per tree (default 5)",
+    )
+    p.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="instructions per example under valgrind (only that)",
+    )
     args = p.parse_args(argv)
+    if args.callgrind and not args.compare:
+        figures = bench_callgrind()
+        if args.json:
+            write_json(args.json, figures)
+        return 0
+    if args.compare:
+        child = ["--repeats", str(args.repeats or 3), "--msg-size", str(args.msg_size)]
+        if args.callgrind:
+            child.append("--callgrind")
+        if args.examples:
+            child += ["--examples", str(args.examples)]
+        print("bench_hypothesis --compare: examples/s on two trees")
+        compare_trees(
+            os.path.abspath(__file__),
+            args.compare,
+            child,
+            args.rounds,
+            higher_is_better=[key + " examples/s" for key, *_ in VARIANTS],
+        )
+        return 0
     msg_size = args.msg_size
     repeats = args.repeats or (3 if args.quick else 9)
     n = args.examples or (50 if args.quick else 200)
@@ -518,6 +734,22 @@ def main(argv=None):
         )
 
     eps = {key: 1 / median(per_example(times, counts, key)) for key, *_ in VARIANTS}
+    steps = [x[0] for x in stats["M machine"]]
+    print()
+    print(
+        "protocol_machine (M): %d examples per run, %.1f steps per example "
+        "(mean), %.0f examples/s, %.0f steps/s"
+        % (
+            len(steps),
+            sum(steps) / len(steps),
+            eps["M machine"],
+            eps["M machine"] * sum(steps) / len(steps),
+        )
+    )
+    if args.json:
+        write_json(
+            args.json, {key + " examples/s": x for key, x in eps.items()}
+        )
     print()
     print("For the note:")
     print(
