@@ -154,3 +154,29 @@ def test_an_ipv6_datagram_recording_replays():
     again, got_again = run6(ReplayNetwork(Trace.loads(trace.dumps())))
     assert first_difference(trace.events, again.events) is None
     assert got_again == got
+
+
+def test_show_draws_each_datagram_to_the_recvfrom_that_read_it():
+    from asyncore_sim.diagram import build_diagram
+    from fake_net import DropDatagram, Match
+
+    trace, _ = _run(FakeNetwork(seed=2))
+    d = build_diagram(trace)
+    datagrams = [a for a in d.arrows if "datagram" in a.label]
+    assert [a.label for a in datagrams] == ["2 B datagram", "9 B datagram"] * 3
+    assert all(a.kind == "data" and a.end > a.start for a in datagrams)
+    # Requests go from the client's lifeline to the agent's, answers back.
+    assert {(a.src, a.dst) for a in datagrams[0::2]} == {(1, 0)}
+    assert {(a.src, a.dst) for a in datagrams[1::2]} == {(0, 1)}
+
+    # A datagram the network lost ends, never read, at the end of the diagram.
+    net = FakeNetwork(seed=2, faults=[DropDatagram(skip=1, times=1, match=Match())])
+    with Recorder(net) as rec:
+        try:
+            client = Client(Agent())
+            asyncore.loop(timeout=1, count=20)
+        finally:
+            asyncore.close_all()
+    assert client.got == []  # the first answer (the second datagram) was lost
+    lost = [a for a in build_diagram(rec.trace).arrows if a.kind == "lost"]
+    assert [a.label for a in lost] == ["9 B datagram never read"]

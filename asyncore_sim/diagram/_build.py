@@ -34,6 +34,7 @@ from asyncore_sim.diagram._model import (
     err_words,
     norm_host,
     preview,
+    same_addr,
 )
 from asyncore_sim.diagram._scan import Scan
 from asyncore_sim.trace import Trace, TraceEvent
@@ -99,6 +100,14 @@ def _event_text(ev: TraceEvent, scan: Scan, i: int) -> Tuple[str, str, str]:
                 oob, ev.args[0]), ""
         return "io", "recv%s(%d) -> %d B %s" % (
             oob, ev.args[0], len(data), preview(data)), ""
+    if kind == "sendto":
+        n, data = ev.result or (0, b"")
+        to = addr_text(ev.args[-1])
+        return "io", "sendto %s %d B %s" % (to, n, preview(data)), ""
+    if kind == "recvfrom":
+        data, source = ev.result or (b"", "?")
+        return "io", "recvfrom(%d) -> %d B from %s %s" % (
+            ev.args[0], len(data), addr_text(source), preview(data)), ""
     if kind == "connect":
         r = (ev.result or ("",))[0]
         return "open", "connect to %s -> %s" % (addr_text(ev.args[0]), r), ""
@@ -266,6 +275,10 @@ def _arrows(
                 akind = "lost"
                 label += " never read"
             arrows.append(Arrow(src, dst, row_of[i], end, n, label, akind, c))
+        elif kind == "sendto" and row_of[i] >= 0 and scan._failed(ev) is None:
+            arrow = _datagram_arrow(scan, i, ev, row_of, last)
+            if arrow is not None:
+                arrows.append(arrow)
         elif kind == "recv" and i in remote and row_of[i] >= 0:
             data = (ev.result or (b"",))[0]
             dst = scan.lane_of[i]
@@ -291,6 +304,33 @@ def _arrows(
             arrows.append(Arrow(src, dst, row_of[i], end, 0, "connect", "connect",
                                 conn.index))
     return arrows
+
+
+def _datagram_arrow(
+    scan: Scan, i: int, ev: TraceEvent, row_of: List[int], last: int
+) -> Optional[Arrow]:
+    """A datagram: to the recvfrom that read it, or, never read, to the end
+    of the socket bound to its destination (none in the trace: not drawn)."""
+    n, data = ev.result or (0, b"")
+    src = scan.lane_of[i]
+    end_ev = scan.datagram_end.get(i)
+    if end_ev is not None and row_of[end_ev] >= 0:
+        dst = scan.lane_of[end_ev]
+        got = (scan.events[end_ev].result or (b"",))[0]
+        label = "%d B datagram" % n
+        if len(got) < n:
+            label += " (%d read: truncated)" % len(got)
+        return Arrow(src, dst, row_of[i], row_of[end_ev], n, label, "data")
+    dest = ev.args[-1]
+    dest_t = (str(dest[0]), int(dest[1]))
+    dst = next(
+        (k for k, ln in enumerate(scan.lanes) if same_addr(dest_t, ln.local)
+         and ln.role != "peer"),
+        -1,
+    )
+    if dst < 0 or src < 0:
+        return None
+    return Arrow(src, dst, row_of[i], last, n, "%d B datagram never read" % n, "lost")
 
 
 def _columns(

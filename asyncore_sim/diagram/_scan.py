@@ -112,6 +112,10 @@ class Scan:
         self.made: Dict[int, bool] = {}  # connect events known to succeed
         self.accepted_as: Dict[int, int] = {}  # stand-in -> the server end
         self.connecting: Dict[int, int] = {}  # fd -> its connect's connection
+        #: Datagrams sent and not yet matched: (sendto event, sender lane,
+        #: destination, bytes), in order; and each matched one's reading.
+        self.datagrams: List[Tuple[int, int, Tuple[str, int], bytes]] = []
+        self.datagram_end: Dict[int, int] = {}  # sendto event -> its recvfrom
 
     # lifelines ------------------------------------------------------------
 
@@ -227,6 +231,34 @@ class Scan:
         r = ev.result or ()
         if r and isinstance(r[0], Addr):
             lane.remote = (str(r[0][0]), int(r[0][1]))
+
+    # datagrams: a sendto is read by the first later recvfrom, on a socket
+    # bound to its destination, that got its bytes (or their first part: a
+    # short buffer truncates); first sent, first matched.
+
+    def ev_sendto(self, i: int, ev: TraceEvent) -> None:
+        index = self.lane_of[i] = self.lane(ev.fd, i)
+        dest = ev.args[-1] if ev.args else None
+        if self._failed(ev) is None and isinstance(dest, Addr) and ev.result:
+            data = ev.result[1]
+            if isinstance(data, bytes):
+                dest_t = (str(dest[0]), int(dest[1]))
+                self.datagrams.append((i, index, dest_t, data))
+
+    def ev_recvfrom(self, i: int, ev: TraceEvent) -> None:
+        index = self.lane_of[i] = self.lane(ev.fd, i)
+        r = ev.result or ()
+        if len(r) != 2 or not isinstance(r[0], bytes):
+            return
+        local = self.lanes[index].local
+        for k, (sent_at, src, dest, data) in enumerate(self.datagrams):
+            if same_addr(dest, local) and data.startswith(r[0]):
+                del self.datagrams[k]
+                self.datagram_end[sent_at] = i
+                source = r[1]
+                if isinstance(source, Addr) and self.lanes[src].local is None:
+                    self.lanes[src].local = (str(source[0]), int(source[1]))
+                return
 
     def ev_listen(self, i: int, ev: TraceEvent) -> None:
         index = self.lane(ev.fd, i)
