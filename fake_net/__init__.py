@@ -59,6 +59,7 @@ from fake_net._faults import (
 )
 from fake_net._cost import Cost
 from fake_net._links import Link
+from fake_net._hosts import Host, HostLink
 from fake_net._datagram_faults import (
     CorruptDatagram,
     DatagramFault,
@@ -81,6 +82,8 @@ __all__ = [
     "ConnectLatency",
     "Cost",
     "Link",
+    "Host",
+    "HostLink",
     "ConnectTimeout",
     "CorruptDatagram",
     "CutReads",

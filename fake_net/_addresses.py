@@ -4,7 +4,10 @@ A network has one table of names (``net.names``: :data:`DEFAULT_NAMES` and
 what a test adds), and one table of bound addresses, ``(ip, port) ->
 socket``, where a socket bound to 0.0.0.0 takes the port on every address.
 Binding to port 0 picks an ephemeral port, as Linux does, from
-:data:`EPHEMERAL_PORTS`.  (Hosts with addresses of their own will live here.)
+:data:`EPHEMERAL_PORTS`.  Hosts with addresses of their own
+(``fake_net._hosts``) share the one table: a socket's host is its local
+address's, and under ``net.on_host(name)`` an automatic bind, or a bind to
+0.0.0.0, takes that host's first address (``_source_for``, ``_bind``).
 
 Rules: ephemeral ports come from the network's seeded random source, or from
 the scripted sequence (``FakeNetwork(ephemeral_ports=...)``), never from the
@@ -134,6 +137,8 @@ class _Addresses:
     # From the other parts.
     random: Random
     local_ip: str
+    _host_ctx: Any  # the Host of ``net.on_host()``, or None (fake_net._hosts)
+    _hosts: Any  # fake_net._hosts.HostTable, or None
 
     def getaddrinfo(
         self,
@@ -207,6 +212,9 @@ class _Addresses:
 
     def _port_free(self, ip: str, port: int) -> bool:
         bound = self._bound
+        hosts = self._hosts
+        if hosts is not None:
+            return hosts.port_free(bound, ip, port)
         if ("::", port) in bound:
             return False  # [::] (dual stack) takes the port on every address
         v6 = ":" in ip
@@ -225,6 +233,9 @@ class _Addresses:
             return "127.0.0.1"
         if ":" in ip:
             return "::1"
+        host = self._host_ctx
+        if host is not None:
+            return host.ips[0]  # type: ignore[no-any-return]
         return self.local_ip
 
     def _ephemeral_port(self, ip: str) -> int:
@@ -241,6 +252,8 @@ class _Addresses:
         raise oserror(errno.EADDRNOTAVAIL)
 
     def _bind(self, sock: FakeSocket, ip: str, port: int) -> None:
+        if ip == "0.0.0.0" and self._host_ctx is not None:
+            ip = self._host_ctx.ips[0]  # a declared host's one address
         if port == 0:
             port = self._ephemeral_port(ip)
         elif not self._port_free(ip, port):

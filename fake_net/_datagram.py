@@ -26,7 +26,9 @@ IPv6 UDP (``_inet6``) is this socket with IPv6 addresses; AF_UNIX datagram
 sockets (``_unix``) reuse its queue and receive calls.
 
 Datagrams travel on the network's virtual clock: they arrive at once, or
-after ``FakeNetwork(latency=...)`` (an ICMP error takes as long back);
+after ``FakeNetwork(latency=...)`` (an ICMP error takes as long back), plus
+a host link's delay between two hosts (``_routed``: lost across a
+partition, kept by a held link; ``fake_net._hosts``);
 datagram faults (``_datagram_faults``) act where one is sent.  UDP ports
 are a table of their own (TCP and UDP may use the same port number), held
 by the network (``_udp_ports``); two UDP sockets sharing a port
@@ -390,12 +392,14 @@ class DatagramSocket:
         src = (src_ip, self.local[1])
         self.sent += 1
         net._log_event("sendto", self.fd, (dest, len(payload), payload))
+        # Between two hosts, _routed first (the host link, a partition).
+        arrive = _arrive if net._hosts is None else _routed
         if net._datagram_rules:  # datagram faults: _injector._datagram_out
-            net._datagram_out(self, src, dest, payload, _arrive)
+            net._datagram_out(self, src, dest, payload, arrive)
         elif net.latency > 0:
-            net._schedule(net.now + net.latency, _arrive, self, src, dest, payload)
+            net._schedule(net.now + net.latency, arrive, self, src, dest, payload)
         else:
-            _arrive(self, src, dest, payload)
+            arrive(self, src, dest, payload)
         return len(payload)
 
     # -- receiving ------------------------------------------------------------
@@ -544,9 +548,15 @@ class DatagramSocket:
 
     def _bind(self, ip: str, port: int) -> None:
         table = _udp_ports(self.net)
+        if ip == "0.0.0.0" and self.net._host_ctx is not None:
+            ip = self.net._host_ctx.ips[0]  # a declared host's (fake_net._hosts)
         if port == 0:
             port = _ephemeral_port(self.net, table, ip)
-        elif not _port_free(table, ip, port):
+        elif not (
+            _port_free(table, ip, port)
+            if self.net._hosts is None
+            else self.net._hosts.port_free(table, ip, port)  # fake_net._hosts
+        ):
             other = table.get((ip, port)) or table.get(("0.0.0.0", port))
             if other is None:
                 other = next(s for (i, p), s in table.items() if p == port)
@@ -591,6 +601,28 @@ class DatagramSocket:
         self._refresh()
 
 
+def _routed(
+    sender: DatagramSocket, src: Address, dest: Address, payload: bytes
+) -> None:
+    """A datagram leaves its host (fake_net._hosts): across a partition it
+    is lost (no ICMP comes back); over a link it arrives the link's delay
+    later; on one host, at once."""
+    net = sender.net
+    hosts = net._hosts
+    assert hosts is not None
+    delay = hosts.datagram_delay(
+        src[0], dest[0], len(payload), lambda: _routed(sender, src, dest, payload)
+    )
+    if delay is None:
+        net._log_event("lost", sender.fd, (dest, len(payload)))
+    elif delay == -1.0:  # fake_net._hosts.HELD: a held link keeps it
+        return
+    elif delay > 0:
+        net._schedule(net.now + delay, _arrive, sender, src, dest, payload)
+    else:
+        _arrive(sender, src, dest, payload)
+
+
 def _arrive(
     sender: DatagramSocket, src: Address, dest: Address, payload: bytes
 ) -> None:
@@ -611,7 +643,10 @@ def _arrive(
             ):
                 sock._queue(src, payload)
         return
-    taker = table.get(dest) or table.get(("::" if ":" in ip else "0.0.0.0", port))
+    taker = table.get(dest)
+    if taker is None and (net._hosts is None or net._hosts.is_default(ip)):
+        # (A declared host has no wildcard sockets: fake_net._hosts.)
+        taker = table.get(("::" if ":" in ip else "0.0.0.0", port))
     if taker is not None and _admits(taker, src):
         taker._queue(src, payload)
         return
@@ -677,7 +712,10 @@ def _source_ip(net: "FakeNetwork", dest_ip: str) -> str:
     """The source address the route to ``dest_ip`` gives."""
     if ":" in dest_ip:
         return "::1"  # IPv6: the simulated hosts have loopback only
-    return "127.0.0.1" if dest_ip.startswith("127.") else net.local_ip
+    if dest_ip.startswith("127."):
+        return "127.0.0.1"
+    host = net._host_ctx  # net.on_host() (fake_net._hosts)
+    return net.local_ip if host is None else host.ips[0]
 
 
 def _parse_address(call: str, address: Any) -> Tuple[str, int]:

@@ -7,7 +7,9 @@ its kind (tcp, tcp6, unix, udp, udp6, unix-dgram, file, pipe), addresses
 state (with the flags that explain a hang: eof_in, shut_wr, oob, a pending
 error; for udp, its queue and drops), buffered and in-flight bytes (udp:
 what its queue is charged) and readiness; then the virtual time, the steps
-and the events still scheduled.  The event log's lines
+and the events still scheduled; then, on a network with hosts
+(``fake_net._hosts``), a line per host (its addresses and descriptors) and
+per link (latency, jitter, bandwidth; up or PARTITIONED).  The event log's lines
 (``net.event_lines()``) are formatted here too.
 
 Rules: rows in descriptor order; only what the run itself determined
@@ -40,6 +42,7 @@ class _Netstat:
     _objects: Dict[int, Any]
     _ready: Dict[int, int]
     _timers: List[Timer]
+    _hosts: Any  # fake_net._hosts.HostTable, or None
 
     def netstat(self) -> str:
         """A table of every open descriptor, for failure messages."""
@@ -104,6 +107,8 @@ class _Netstat:
             "virtual time %.6f s, %d step(s), %d scheduled event(s)"
             % (self.now, self.steps, pending)
         )
+        if self._hosts is not None:
+            lines.extend(self._hosts.rows())
         return "\n".join(lines)
 
 

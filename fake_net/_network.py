@@ -21,6 +21,8 @@ class in a module of its own:
 - ``_waits``: readiness calls and blocking calls, where time moves;
 - ``_loops``: the maps and loops a blocking call runs while it waits;
 - ``_addresses``: names, resolution, ports and binding (``getaddrinfo``);
+- ``_hosts``: several hosts, their links and partitions (the table; the
+  verbs, ``partition``, ``at``, ``on_host``..., are here);
 - ``_stream``: TCP connection set-up between stream sockets;
 - ``_injector``: the network's side of fault rules (``add_fault``);
 - ``_files``: simulated regular files and pipes (``open_file``, ``pipe``);
@@ -39,8 +41,10 @@ attribute lookup, as on a single class.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import heapq
+import math
 import random
 import socket as _socket
 import sys
@@ -48,6 +52,7 @@ from typing import (
     Any,
     Dict,
     Iterable,
+    Iterator,
     List,
     Optional,
     Sequence,
@@ -68,6 +73,8 @@ from fake_net._families import socket_kind
 from fake_net._errors import SimulationError, oserror
 from fake_net._events import Event
 from fake_net._files import _Files
+from fake_net import _hosts
+from fake_net._hosts import Host, HostLink, HostTable
 from fake_net._injector import _Injector
 from fake_net._loops import _Loops
 from fake_net._netstat import _format_event, _Netstat
@@ -142,6 +149,8 @@ class FakeNetwork(
         allow_real: Iterable[Any] = (),
         cost: Optional[Cost] = None,
         links: Sequence[Link] = (),
+        hosts: Sequence[Host] = (),
+        host_links: Sequence[HostLink] = (),
     ) -> None:
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError("FakeNetwork(seed=...) must be an int, got %r" % (seed,))
@@ -239,6 +248,11 @@ class FakeNetwork(
         self._link_delays: Dict[int, Tuple[float, float]] = {}
         if has_latency(self._link_table):
             self._deliver_rules = True
+        # Hosts (fake_net._hosts): None, one host, as before; declared
+        # hosts or links make the table (and send data via _transmit).
+        self._hosts: Optional[HostTable] = None
+        self._host_ctx: Optional[Host] = None
+        self._setup_hosts(hosts, host_links)
 
     def __repr__(self) -> str:
         return "FakeNetwork(seed=%r, now=%g, sockets=%d)" % (
@@ -352,6 +366,164 @@ class FakeNetwork(
         if w is None or w.net is not self:
             return SimulationError("%s from another thread" % what)
         return w.other_thread(what)
+
+    # -- hosts and links (fake_net._hosts) -----------------------------------
+
+    def _host_table(self) -> HostTable:
+        table = self._hosts
+        if table is None:
+            table = self._hosts = HostTable(self)
+            self._deliver_rules = True  # segments go the way of _transmit
+        return table
+
+    def _setup_hosts(self, hosts: Sequence[Host], links: Sequence[HostLink]) -> None:
+        for argument, values in (("hosts", hosts), ("host_links", links)):
+            if isinstance(values, (str, bytes, dict, Host, HostLink)) or not isinstance(
+                values, Sequence
+            ):
+                raise ValueError(
+                    "FakeNetwork(%s=...) must be a sequence, got %r"
+                    % (argument, values)
+                )
+        if not hosts and not links:
+            return
+        table = self._host_table()
+        for host in hosts:
+            table.add(host)
+        for link in links:
+            table.add_link(link)
+
+    def add_host(
+        self, name: str, ips: Sequence[str], names: Sequence[str] = ()
+    ) -> Host:
+        """Declare a host (see :class:`Host`); returns it."""
+        host = Host(name, ips, names)
+        self._host_table().add(host)
+        return host
+
+    def add_host_link(
+        self,
+        a: str,
+        b: str,
+        *,
+        latency: float = 0.0,
+        jitter: float = 0.0,
+        bandwidth: Optional[float] = None,
+    ) -> HostLink:
+        """Declare (or redeclare) the link between hosts ``a`` and ``b``."""
+        link = HostLink(a, b, latency=latency, jitter=jitter, bandwidth=bandwidth)
+        self._host_table().add_link(link, replace=True)
+        return link
+
+    @property
+    def hosts(self) -> List[Host]:
+        """Every host, the default one first."""
+        table = self._hosts
+        if table is None:
+            return [_hosts.default_host(self.hostname, self.local_ip)]
+        return list(table.hosts.values())
+
+    def partition(self, a: str, b: str) -> None:
+        """Cut the link between hosts ``a`` and ``b`` (see the module docstring)."""
+        table = self._host_table()
+        table.pair("partition", a, b)
+        table.set_partition(a, b, True)
+
+    def heal(self, a: str, b: str) -> None:
+        """Restore the link between hosts ``a`` and ``b``."""
+        table = self._host_table()
+        table.pair("heal", a, b)
+        table.set_partition(a, b, False)
+
+    def hold(self, a: str, b: str) -> None:
+        """Hold the link between ``a`` and ``b``: everything sent over it
+        (SYNs, segments, FINs, datagrams) waits, nothing is lost."""
+        table = self._host_table()
+        table.pair("hold", a, b)
+        table.set_hold(a, b, True)
+
+    def release(self, a: str, b: str) -> None:
+        """Release a held link: what it kept goes, in order."""
+        table = self._host_table()
+        table.pair("release", a, b)
+        table.set_hold(a, b, False)
+
+    def crash(self, host: str) -> None:
+        """Host ``host`` crashes (see :meth:`HostTable.crash`)."""
+        table = self._host_table()
+        table.crash(table.crashable("crash", host))
+
+    def restart(self, host: str) -> None:
+        """Host ``host`` is up again after a crash, nothing open on it."""
+        table = self._host_table()
+        table.restart(table.crashable("restart", host))
+
+    def partitioned(self, a: str, b: str) -> bool:
+        table = self._host_table()
+        table.pair("partitioned", a, b)
+        state = table.link(a, b)
+        return state is not None and state.partitioned
+
+    def at(self, when: float, verb: str, *args: Any) -> None:
+        """Do ``verb`` (one of :data:`VERBS`) with ``args`` at virtual time
+        ``when``: e.g. ``net.at(2.0, "partition", "client", "server")``.
+        Checked now: a ValueError names the bad argument."""
+        if (
+            isinstance(when, bool)
+            or not isinstance(when, (int, float))
+            or not math.isfinite(when)
+            or when < self.now
+        ):
+            raise ValueError(
+                "at(when=...) must be a virtual time not before now (%g), got %r"
+                % (self.now, when)
+            )
+        if verb not in _hosts.VERBS:
+            raise ValueError(
+                "at(verb=...) must be one of %s, got %r"
+                % (", ".join(_hosts.VERBS), verb)
+            )
+        arity = _hosts.VERBS[verb]
+        if len(args) != arity:
+            raise ValueError(
+                "at(%r, ...) takes %s, got %d argument(s)"
+                % (verb, "two hosts" if arity == 2 else "one host", len(args))
+            )
+        table = self._host_table()
+        if arity == 2:
+            table.pair(verb, *args)
+        else:
+            table.crashable(verb, args[0])
+        self._schedule(float(when), table.apply, verb, *args)
+
+    @contextlib.contextmanager
+    def on_host(self, name: str) -> Iterator[Host]:
+        """Within the block, new bindings (automatic ones, and binds to
+        ``""``/0.0.0.0) take host ``name``'s first address."""
+        table = self._hosts
+        if table is None:  # no hosts declared: only the default one
+            if name != self.hostname:
+                raise ValueError(
+                    "on_host(name=...): unknown host %r (the hosts are %s)"
+                    % (name, self.hostname)
+                )
+            yield _hosts.default_host(self.hostname, self.local_ip)
+            return
+        host = table.hosts[table.check("on_host", "name", name)]
+        saved = self._host_ctx
+        self._host_ctx = None if host is table.default else host
+        try:
+            yield host
+        finally:
+            self._host_ctx = saved
+
+    def host_of(self, sock: Any) -> str:
+        """The name of the host ``sock`` is on (its local address's)."""
+        local = getattr(sock, "local", None)
+        table = self._hosts
+        if table is None or not isinstance(local, tuple):
+            return self.hostname if table is None else table.default.name
+        return table.host_of_ip(str(local[0]))
 
     # -- internals: descriptors -----------------------------------------------
 

@@ -2,8 +2,9 @@
 
 The sending side's ``_transmit`` schedules a segment on the virtual clock
 (after the delay fault rules give it, and the connection's link latency,
-``_links``; in order: TCP keeps segments in order); the receiving side's
-``_deliver`` puts it in the receive buffer,
+``_links``, and the host link's, ``_hosts``, which holds the segments a
+partition stops for retransmission; in order: TCP keeps segments in
+order); the receiving side's ``_deliver`` puts it in the receive buffer,
 applying the stream fault rules, and the FIN and RST arrive the same way.
 Linux's behaviour is cited where it is not obvious.
 
@@ -40,6 +41,8 @@ class _Segments:
     fd: Optional[int]
     peer: Any
     state: str
+    conn: Optional[int]
+    side: Optional[str]
     rbuf: bytearray
     rhead: Optional[bytes]
     rhead_at: int
@@ -64,7 +67,7 @@ class _Segments:
         assert peer is not None
         if not net._deliver_rules:
             delay = 0.0
-        elif net._link_delays:
+        elif net._link_delays or net._hosts is not None:
             # A link's data latency (fake_net._links), after what delay
             # rules say (none: no delay; FakeNetwork(latency=) is connects').
             # Data that will draw an RST (the peer shut down both ways) is
@@ -75,6 +78,15 @@ class _Segments:
                 delay = _links.data_latency(net, self)  # type: ignore[arg-type]
             if _links.delay_rules(net):
                 delay += net._deliver_delay(self)  # type: ignore[arg-type]
+            hosts = net._hosts
+            if hosts is not None and self.conn in hosts.routes:
+                # Between two hosts (fake_net._hosts): the host link's
+                # latency, jitter and bandwidth add; a partition holds the
+                # segment for retransmission (None: it is taken care of).
+                held = hosts.segment(self, data, urgent, delay)  # type: ignore[arg-type]
+                if held is None:
+                    return
+                delay = held
         else:
             delay = net._deliver_delay(self)  # type: ignore[arg-type]
         arrival = net.now + delay
@@ -160,6 +172,16 @@ class _Segments:
             return
         net = self.net
         when = self.last_arrival if self.last_arrival > net.now else net.now
+        hosts = net._hosts
+        if hosts is not None and self.conn in hosts.routes:
+            # Over a host link (fake_net._hosts): one latency later, or
+            # held behind the data a partition holds.
+            latency = hosts.fin(self)  # type: ignore[arg-type]
+            if latency is None:
+                return
+            if net.now + latency > when:
+                when = net.now + latency
+            self.last_arrival = when
         net._schedule(when, peer._receive_fin)
 
     def _receive_fin(self) -> None:

@@ -12,7 +12,9 @@ Rules: connections are numbered in the order they are made (``sock.conn``)
 and kept in that order in ``_sockets``; every outcome is an event on the
 virtual clock, at ``now`` + latency (or a fault's delay, or a remote
 server's scripted accept time), never at once.  (AF_UNIX stream sockets
-connect at once, as Linux's do: ``_unix``.)
+connect at once, as Linux's do: ``_unix``.)  Between two hosts
+(``fake_net._hosts``) a connect takes the link's round trip more, and a SYN
+a partition eats is retransmitted on Linux's schedule (``_syn_again``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import errno
 import heapq
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, cast
 
-from fake_net import _links
+from fake_net import _hosts, _links
 from fake_net._socket import FakeSocket
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,6 +47,7 @@ class _Stream:
     _sockets: List[FakeSocket]  # every connected socket, in order
     _conn_count: int
     _link_table: Tuple["_links.Link", ...]  # fake_net._links (FakeNetwork(links=))
+    _hosts: Optional["_hosts.HostTable"]  # fake_net._hosts (None: one host)
     # From the other parts.
     now: float
     _bound: Dict[Tuple[str, int], FakeSocket]
@@ -87,6 +90,85 @@ class _Stream:
                 client._refresh()
                 return
             latency = seconds
+        hosts = self._hosts
+        if hosts is not None:
+            # Between two hosts (fake_net._hosts): a round trip more, or,
+            # across a partition, the SYN is lost and retransmitted.
+            began = self.now
+            extra = hosts.connect_delay(
+                client, ip, lambda: self._syn_again(client, ip, port, latency, 0, began)
+            )
+            if extra is None:
+                self._schedule(
+                    began + _hosts.SYN_RTO,
+                    self._syn_again,
+                    client,
+                    ip,
+                    port,
+                    latency,
+                    1,
+                    began,
+                )
+                client._refresh()
+                return
+            if extra == _hosts.HELD:  # a held link keeps the SYN (_hosts)
+                client._refresh()
+                return
+            latency += extra
+        self._syn(client, ip, port, latency)
+
+    def _syn_again(
+        self,
+        client: FakeSocket,
+        ip: str,
+        port: int,
+        latency: float,
+        tries: int,
+        began: float,
+    ) -> None:
+        """A SYN lost to a partition is retransmitted (Linux: tcp_syn_retries
+        = 6, RTO 1 s doubling); after the last, the connect times out 127 s
+        after it began (fake_net._hosts).  (``tries`` 0: a held SYN goes.)"""
+        if client.fd is None or client.state != "connecting":
+            return
+        if tries > _hosts.SYN_RETRIES:
+            self._fail_connect(client, errno.ETIMEDOUT)
+            return
+        hosts = self._hosts
+        assert hosts is not None
+        extra = hosts.connect_delay(
+            client,
+            ip,
+            lambda: self._syn_again(client, ip, port, latency, tries, began),
+        )
+        if extra == _hosts.HELD:
+            return
+        if extra is None:
+            if tries == 0:  # released into a partition: lost, retried
+                self._schedule(
+                    self.now + _hosts.SYN_RTO,
+                    self._syn_again,
+                    client,
+                    ip,
+                    port,
+                    latency,
+                    1,
+                    began,
+                )
+                return
+            if tries == _hosts.SYN_RETRIES:
+                when = began + _hosts.SYN_TIMEOUT
+            else:
+                when = self.now + _hosts.SYN_RTO * (2**tries)
+            self._schedule(
+                when, self._syn_again, client, ip, port, latency, tries + 1, began
+            )
+            return
+        self._syn(client, ip, port, latency + extra)
+
+    def _syn(self, client: FakeSocket, ip: str, port: int, latency: float) -> None:
+        """The SYN goes out: to a scripted server, a listener, or a refusal,
+        each ``latency`` from now."""
         remote = self._remotes.get((ip, port)) if self._remotes else None
         if remote is not None:
             remote._connecting(client, latency)
@@ -95,11 +177,14 @@ class _Stream:
                 self._run_due()
             return
         bound = self._bound
-        listener = bound.get((ip, port)) or (
-            bound.get(("::", port))
-            if ":" in ip
-            else bound.get(("0.0.0.0", port)) or bound.get(("::", port))
-        )
+        listener = bound.get((ip, port))
+        if listener is None and (self._hosts is None or self._hosts.is_default(ip)):
+            # (A declared host has no wildcard listeners: fake_net._hosts.)
+            listener = (
+                bound.get(("::", port))
+                if ":" in ip
+                else bound.get(("0.0.0.0", port)) or bound.get(("::", port))
+            )
         if listener is None or listener.state != "listening":
             self._schedule(
                 self.now + latency, self._fail_connect, client, errno.ECONNREFUSED
@@ -124,6 +209,8 @@ class _Stream:
         for listener in list(self._bound.values()):
             if client in listener.pending_q:
                 listener.pending_q.remove(client)
+        if self._hosts is not None:
+            self._hosts.forget(client)  # a SYN a held link keeps
         client.state = "new"
         client.remote = None
         client.side = None
@@ -198,6 +285,8 @@ class _Stream:
             self._sockets.append(s)
         if self._link_table:
             _links.join(cast("FakeNetwork", self), a, b)  # capacity, latency
+        if self._hosts is not None:
+            self._hosts.join(a, b)  # the host link it crosses, if any
         if self._stream_rules:
             for s in (a, b):
                 # Rules at byte offset 0 fire as the connection is made.
