@@ -151,6 +151,23 @@ BAD_SCENARIO_LINES = [
     "expect lorem-001.txt",
     "normalize crlf",
     'source 001_a0de40b51f70ea37.txt after "a" until "b"',
+    # this session's directives and rules
+    "cost loopback",
+    "cost wait=1e308s",
+    "epoch 2024-05-01T12:00:00Z",
+    "epoch 1e400",
+    "epoch 2024-02-30T00:00:00Z",
+    "link latency=1e308s",
+    "link port=8080 capacity=1 accept_latency=1ms",
+    "link conn=0 latency_to_client=5us",
+    "fault HideReady events=rwx at_pass=0 conn=0 side=server",
+    "fault DropDatagram skip=1 times=1 port=161",
+    "fault DuplicateDatagram copies=99999 gap=0",
+    "fault ReorderDatagrams window=0",
+    "fault TruncateDatagram mtu=-1",
+    "fault CorruptDatagram offset=99999999",
+    "fault DelayDatagram seconds=1e308 jitter=1e308",
+    "fault DropDatagram side=client",
 ]
 BAD_TRACE_LINES = [
     "0.000000 recv 5 100 -> 6",
@@ -184,6 +201,12 @@ BAD_TRACE_LINES = [
     "0.000000 file 3",
     "0.000000 file 3 -> !EBADF",
     "0.000000 close 99999999999",
+    '0.000000 sendto 3 2 @127.0.0.1:9 -> 2 "ab"',
+    '0.000000 sendto 3 2 -> 2 "ab"',
+    '0.000000 recvfrom 3 9 -> "ab" @[::1]:9/0/0',
+    '0.000000 recvfrom 3 9 -> "ab"',
+    "0.000000 bind 3 @[::1]:99999/0/0",
+    '0.000000 bind 3 "\x00abstract"',
 ]
 INSERT_BYTES = [
     b"\xef\xbb\xbf",
