@@ -123,6 +123,13 @@ class Scenario:
     cost: Optional[Any] = None
     #: ``time.time()`` at virtual time 0 (None: fake_net's DEFAULT_EPOCH).
     epoch: Optional[float] = None
+    #: Hosts and the links between them (fake_net ``Host``/``HostLink``),
+    #: and the timed host verbs: (time, verb, hosts, line).
+    hosts: List[Any] = attrs.field(factory=list)
+    host_links: List[Any] = attrs.field(factory=list)
+    host_events: List[Tuple[float, str, Tuple[str, ...], int]] = attrs.field(
+        factory=list
+    )
     #: The link table (fake_net ``Link`` values, in file order).
     links: List[Any] = attrs.field(factory=list)
     #: The line of each directive that names one thing (program, expect...).
@@ -152,8 +159,8 @@ _ONCE = (
     "source",
 )
 _DIRECTIVES = (
-    "program, env, file, seed, ports, max-steps, cost, epoch, link, name, fault, "
-    "server, at, expect, trace, normalize, mask, source"
+    "program, env, file, seed, ports, max-steps, cost, epoch, link, host, hostlink, "
+    "name, fault, server, at, expect, trace, normalize, mask, source"
 )
 _LINK_KEYS = {
     "port": "int",
@@ -171,7 +178,14 @@ _LINK_USAGE = (
     "(and latency_to_server, latency_to_client, capacity_to_server, "
     "capacity_to_client)"
 )
-_AT_USAGE = 'at TIME HOST:PORT[#K] accept|send N|send "..."|oob "x"|close|reset'
+_AT_USAGE = (
+    'at TIME HOST:PORT[#K] accept|send N|send "..."|oob "x"|close|reset, or '
+    "at TIME partition|heal|hold|release HOST HOST, or at TIME crash|restart HOST"
+)
+_HOST_USAGE = "host NAME IP[,IP...] [ALIAS ...]"
+_HOSTLINK_USAGE = (
+    "hostlink HOST HOST [latency=TIME] [jitter=TIME] [bandwidth=BYTES_PER_S]"
+)
 _SOURCE_USAGE = 'source DOC after "LINE" until "LINE" [indent "PREFIX"]'
 
 
@@ -369,10 +383,85 @@ class _Reader:
         self.servers[key] = self.lineno
         self.scn.servers.append((key[0], key[1], self.lineno))
 
+    def d_host(self, args: List[str], line: str) -> None:
+        if len(args) < 2:
+            raise self.fail("usage: %s" % _HOST_USAGE)
+        from fake_net import Host
+
+        try:
+            host = Host(args[0], args[1].split(","), tuple(args[2:]))
+        except (TypeError, ValueError) as e:
+            raise self.fail("host: %s" % _exception_text(e)) from None
+        if any(h.name == host.name for h in self.scn.hosts):
+            raise self.fail("host %s is declared twice" % host.name)
+        self.scn.hosts.append(host)
+
+    def d_hostlink(self, args: List[str], line: str) -> None:
+        if len(args) < 2:
+            raise self.fail("usage: %s" % _HOSTLINK_USAGE)
+        from fake_net import HostLink
+
+        known = [h.name for h in self.scn.hosts]
+        for name in args[:2]:
+            if name not in known:
+                raise self.fail(
+                    "hostlink: unknown host %r (declare it with a 'host' line "
+                    "first; the hosts are %s)"
+                    % (_clip(name), ", ".join(known) or "none")
+                )
+        settings: Dict[str, Any] = {}
+        for item in args[2:]:
+            key, sep, text = item.partition("=")
+            if not sep or key not in ("latency", "jitter", "bandwidth"):
+                raise self.fail("usage: %s, got %r" % (_HOSTLINK_USAGE, _clip(item)))
+            if key in settings:
+                raise self.fail("hostlink: %s given twice" % key)
+            if key == "bandwidth":
+                settings[key] = _int(text, self.where, "bandwidth (bytes a second)")
+            else:
+                settings[key] = _parse_time(text, self.where)
+        try:
+            link = HostLink(args[0], args[1], **settings)
+        except (TypeError, ValueError) as e:
+            raise self.fail("hostlink: %s" % _exception_text(e)) from None
+        self.scn.host_links.append(link)
+
+    def _host_event(self, t: float, verb: str, hosts: List[str]) -> None:
+        from fake_net._hosts import VERBS
+
+        arity = VERBS[verb]
+        if len(hosts) != arity:
+            raise self.fail(
+                "at %s takes %s, got %d" % (verb, "two hosts" if arity == 2
+                                            else "one host", len(hosts))
+            )
+        known = [h.name for h in self.scn.hosts]
+        for name in hosts:
+            if name not in known:
+                raise self.fail(
+                    "at %s: unknown host %r (the hosts are %s)"
+                    % (verb, _clip(name), ", ".join(known) or "none: declare "
+                       "them with 'host' lines")
+                )
+        if arity == 2 and hosts[0] == hosts[1]:
+            raise self.fail("at %s: a host with itself (%s)" % (verb, hosts[0]))
+        events = self.scn.host_events
+        if events and t < events[-1][0]:
+            raise self.fail(
+                "time is before the previous host event's (%gs): keep the "
+                "timeline in order" % events[-1][0]
+            )
+        events.append((t, verb, tuple(hosts), self.lineno))
+
     def d_at(self, args: List[str], line: str) -> None:
         if len(args) < 3:
             raise self.fail("usage: %s" % _AT_USAGE)
         t = _parse_time(args[0], self.where)
+        from fake_net._hosts import VERBS
+
+        if args[1] in VERBS:
+            self._host_event(t, args[1], args[2:])
+            return
         m = _ENDPOINT.match(args[1])
         if not m:
             raise self.fail(

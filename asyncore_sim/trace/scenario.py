@@ -64,6 +64,15 @@ The network (fake_net)
                                 ``accept_latency=T`` (from the connect
                                 completing to the listener seeing it), e.g.
                                 ``link port=8080 latency=50us capacity=4096``
+    ``host NAME IP[,IP] [ALIAS]`` a simulated host with its addresses and
+                                names (fake_net ``Host``): a socket bound to
+                                one of them is on that host
+    ``hostlink A B key=value``  the link between two hosts: ``latency=T``,
+                                ``jitter=T`` (drawn from the seed),
+                                ``bandwidth=BYTES`` (a second)
+    ``at TIME VERB HOST [HOST]`` a host event: ``partition A B``, ``heal A
+                                B``, ``hold A B``, ``release A B``,
+                                ``crash H``, ``restart H`` (in time order)
     ``server HOST:PORT``        a scripted server outside the process (HOST
                                 an IP address or a name in the table; PORT
                                 1..65535)
@@ -246,7 +255,14 @@ def build_network(scn: Scenario) -> Any:
         cost=scn.cost,
         epoch=DEFAULT_EPOCH if scn.epoch is None else scn.epoch,
         links=scn.links,
+        hosts=scn.hosts,
+        host_links=scn.host_links,
     )
+    for when, verb, hosts, _ in scn.host_events:
+        if when <= net.now:  # "at 0s": in force before the program starts
+            getattr(net, verb)(*hosts)
+        else:
+            net.at(when, verb, *hosts)
     remotes = {}
     for host, port, line in scn.servers:
         try:
