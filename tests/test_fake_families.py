@@ -151,10 +151,13 @@ def test_world_makes_unix_sockets_and_pairs():
         assert addr == "" and conn.getsockname() == "/run/app.sock"
         for s in (a, b, c, d, srv, cli, conn):
             s.close()
-        tcp_a, tcp_b = socket.socketpair()  # no family: TCP, as before
-        assert tcp_a.family == socket.AF_INET
-        tcp_a.close()
-        tcp_b.close()
+        pair = socket.socketpair()  # no family: AF_UNIX, as on Linux
+        assert [s.family for s in pair] == [socket.AF_UNIX] * 2
+        assert [s.type for s in pair] == [socket.SOCK_STREAM] * 2
+        pair[0].sendall(b"x")
+        assert pair[1].recv(1) == b"x"
+        for s in pair:
+            s.close()
 
 
 def test_netstat_shows_unix_and_ipv6_rows():

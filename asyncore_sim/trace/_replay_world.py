@@ -149,6 +149,9 @@ class _ReplayWorld(_Loops):
     def socketpair(self) -> Any:
         raise _not_recorded("socket.socketpair()")
 
+    def _refuse_socketpair(self) -> SimulationError:
+        return _not_recorded("socket.socketpair()")
+
     # -- names -------------------------------------------------------------------
 
     def getaddrinfo(self, *args: Any, **kwargs: Any) -> Any:

@@ -81,13 +81,17 @@ def _socketpair(family: Any = None, type: int = -1, proto: int = 0) -> Any:
             socket.SOCK_STREAM if type == -1 else type,
             proto,
         )
-    if family is not None and int(family) == socket.AF_UNIX:
+    refuse = getattr(w.net, "_refuse_socketpair", None)
+    if refuse is not None:  # a replay: it has no record of pairs
+        raise refuse()
+    if family is None or int(family) == socket.AF_UNIX:
+        # Linux's default family for socketpair() is AF_UNIX, as CPython's.
         from fake_net._unix import unix_socketpair
 
         a, b = unix_socketpair(w.net, socket.SOCK_STREAM if type == -1 else type)
         return a, b
-    # socketpair() with no family: the TCP pair on 127.0.0.1 fake_net has
-    # always given (Linux gives AF_UNIX: see DIFFERENCES["socketpair_family"]).
+    # socketpair(AF_INET): the TCP pair on 127.0.0.1 (Linux refuses it:
+    # see DIFFERENCES["socketpair_family"]).
     return w.net.socketpair()
 
 

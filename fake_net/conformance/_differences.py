@@ -187,9 +187,10 @@ DIFFERENCES: Dict[str, str] = {
         "::1.  The IPv6 checks use ::1 and skip where the machine lacks it."
     ),
     "socketpair_family": (
-        "socket.socketpair() with no family inside the simulated world, and "
-        "net.socketpair(), give two TCP sockets on 127.0.0.1 (what fake_net "
-        "always gave); Linux gives AF_UNIX.  socketpair(AF_UNIX, type) in "
-        "the world gives the Unix pair (fake_net._unix.unix_socketpair)."
+        "net.socketpair() (what the asyncore seam and file_dispatcher tests "
+        "use) gives two TCP sockets on 127.0.0.1, as fake_net always has, and "
+        "socket.socketpair(AF_INET) in the simulated world gives that pair "
+        "too, where Linux refuses AF_INET pairs.  socket.socketpair() with no "
+        "family, or AF_UNIX, in the world gives the Unix pair, as on Linux."
     ),
 }
