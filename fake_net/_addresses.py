@@ -123,6 +123,30 @@ def four(addr: Tuple[str, int]) -> Tuple[str, int, int, int]:
     return (ip, addr[1], 0, 0)
 
 
+# Whether a host string is an IP literal (ipaddress.ip_address accepts it):
+# a fact about the string alone, so it is kept for every network; a name's
+# address (net.names) is looked up afresh at every call.  Bounded: cleared
+# when it holds _LITERALS_MAX strings.
+_LITERALS: Dict[str, bool] = {}
+_LITERALS_MAX = 4096
+
+
+def _is_literal(host: Any) -> bool:
+    """Whether ``host`` is an IPv4 or IPv6 literal (remembered for strings)."""
+    known = _LITERALS.get(host) if type(host) is str else None
+    if known is None:
+        try:
+            ipaddress.ip_address(host)
+            known = True
+        except ValueError:
+            known = False
+        if type(host) is str:
+            if len(_LITERALS) >= _LITERALS_MAX:
+                _LITERALS.clear()
+            _LITERALS[host] = known
+    return known
+
+
 #: Linux's default ephemeral port range (net.ipv4.ip_local_port_range).
 EPHEMERAL_PORTS = (32768, 60999)
 
@@ -158,15 +182,14 @@ class _Addresses:
         self.names[name] = ip
 
     def _resolve(self, host: str, bind: bool = False) -> str:
+        if type(host) is str and _LITERALS.get(host):
+            return host  # an IP literal seen before (see _is_literal)
         if host in ("", "0.0.0.0") and bind:
             return "0.0.0.0"
         if host == "":
             return "127.0.0.1"
-        try:
-            ipaddress.ip_address(host)
+        if _is_literal(host):
             return host
-        except ValueError:
-            pass
         ip = self.names.get(host)
         if ip is None:
             # As getaddrinfo() fails for an unknown name.

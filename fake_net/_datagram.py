@@ -43,9 +43,9 @@ never iterates a set (the port table is an insertion-ordered dict).
 from __future__ import annotations
 
 import errno
-import threading
 import socket as _socket
 from collections import deque
+from threading import get_ident as _get_ident
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -59,6 +59,8 @@ from typing import (
 )
 
 from fake_net._errors import SimulationError, oserror
+from fake_net._addresses import _LITERALS
+from fake_net._datagram_args import _flag_names, _fmt, _into, _parse_address, _payload
 from fake_net._socket_io import _parse_timeout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,11 +93,6 @@ _MSG_OOB = int(_socket.MSG_OOB)
 _MSG_NOSIGNAL = int(getattr(_socket, "MSG_NOSIGNAL", 0x4000))
 _RECV_FLAGS = _MSG_PEEK | _MSG_DONTWAIT | _MSG_TRUNC
 _SEND_FLAGS = _MSG_DONTWAIT | _MSG_NOSIGNAL
-_MSG_NAMES = sorted(
-    (int(getattr(_socket, name)), name)
-    for name in dir(_socket)
-    if name.startswith("MSG_")
-)
 _SOL = _socket.SOL_SOCKET
 # Options whose effect fake_net does not simulate for UDP: refused by name
 # (Linux acts on them, so storing them silently would be a quiet difference).
@@ -151,12 +148,23 @@ class DatagramSocket:
         "shut_wr",
         "received",
         "sent",
+        "ports",
         "__weakref__",
     )
 
     kind = "udp"
     _any = "0.0.0.0"  # the wildcard address (IPv6: "::", _inet6)
     _max_payload = MAX_DATAGRAM
+    # Whether _revents and _refresh are this class's: then the hot paths
+    # (_queue, _take) set the readiness they would compute in place.
+    _own_ready = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._own_ready = (
+            cls._revents is DatagramSocket._revents
+            and cls._refresh is DatagramSocket._refresh
+        )
 
     def __init__(self, net: "FakeNetwork", family: int, type: int) -> None:
         self.net = net
@@ -179,6 +187,7 @@ class DatagramSocket:
         self.shut_wr = False
         self.received = 0  # datagrams queued to us so far
         self.sent = 0  # datagrams sent
+        self.ports = _udp_ports(net)  # the network's UDP port table
 
     # -- identity -------------------------------------------------------------
 
@@ -317,8 +326,9 @@ class DatagramSocket:
     # -- sending --------------------------------------------------------------
 
     def send(self, data: Any, flags: int = 0) -> int:
-        payload = _payload(data)
-        self._check_open()
+        payload = data if type(data) is bytes else _payload(data)
+        if self.fd is None:
+            raise oserror(errno.EBADF)
         remote = self.remote
         if remote is None:
             self._flags(flags, _SEND_FLAGS, "send")
@@ -338,14 +348,22 @@ class DatagramSocket:
             raise TypeError(
                 "sendto() takes 2 or 3 arguments (%d given)" % (len(args) + 1)
             )
-        payload = _payload(data)
+        payload = data if type(data) is bytes else _payload(data)
         # CPython resolves the address before the call can fail on the socket.
         dest = self._dest("sendto", address)
-        self._check_open()
+        if self.fd is None:
+            raise oserror(errno.EBADF)
         return self._send_to(payload, dest, flags, "sendto")
 
     def _dest(self, call: str, address: Any) -> Any:
         """Where ``address`` (of ``call``) sends to: (ip, port)."""
+        if type(address) is tuple and len(address) == 2:
+            host, port = address
+            if type(host) is str and type(port) is int and 0 <= port <= 65535:
+                # _parse_address's checks passed; a literal resolves to itself.
+                if _LITERALS.get(host):
+                    return address
+                return self.net._resolve(host), port
         host, port = _parse_address(call, address)
         return self.net._resolve(host), port
 
@@ -369,13 +387,19 @@ class DatagramSocket:
     def _send_to(self, payload: bytes, dest: Address, flags: int, call: str) -> int:
         """Linux's udp_sendmsg checks, in its order, then the datagram goes."""
         net = self.net
-        self._check_thread(call)
-        if flags & _MSG_OOB:
-            self._fail(call, errno.EOPNOTSUPP)
-        self._flags(flags, _SEND_FLAGS, call)
-        if dest[0] in _BROADCASTS and not self.opts.get((_SOL, _socket.SO_BROADCAST)):
+        owner = net._world_thread  # _check_thread, inlined on this hot path
+        if owner is not None and owner != _get_ident():
+            self._check_thread(call)
+        if flags:
+            if flags & _MSG_OOB:
+                self._fail(call, errno.EOPNOTSUPP)
+            self._flags(flags, _SEND_FLAGS, call)
+        ip = dest[0]
+        broadcast = ip in _BROADCASTS
+        if broadcast and not self.opts.get((_SOL, _socket.SO_BROADCAST)):
             self._fail(call, errno.EACCES)
-        if len(payload) > self._max_payload:
+        n = len(payload)
+        if n > self._max_payload:
             self._fail(call, errno.EMSGSIZE)
         if self.err:
             err, self.err = self.err, 0
@@ -383,24 +407,45 @@ class DatagramSocket:
             self._fail(call, err)
         if self.shut_wr:
             self._fail(call, errno.EPIPE)
-        if self.local is None:
+        local = self.local
+        if local is None:
             self._bind(self._any, 0)  # Linux: an automatic bind
-        assert self.local is not None
-        src_ip = self.local[0]
-        if src_ip == self._any:
-            src_ip = _source_ip(net, dest[0])
-        src = (src_ip, self.local[1])
+            local = self.local
+            assert local is not None
+        # The source: our address, or the route's if we are bound to any.
+        src = local if local[0] != self._any else (_source_ip(net, ip), local[1])
         self.sent += 1
-        net._log_event("sendto", self.fd, (dest, len(payload), payload))
-        # Between two hosts, _routed first (the host link, a partition).
-        arrive = _arrive if net._hosts is None else _routed
+        net._activity += 1  # net._log_event, inlined
+        if net.record:
+            log = net._log
+            log.append((net.now, "sendto", self.fd, (dest, n, payload)))  # type: ignore[arg-type]
+            if len(log) > net._log_high:
+                net._trim_log()
+        if net._hosts is not None:  # between two hosts: the link, a partition
+            arrive = _routed
+        elif not (net._datagram_rules or net.latency > 0):
+            # The common case, _arrive's first branch inlined: a unicast to
+            # a socket bound to that address whose filter admits us.
+            taker = self.ports.get(dest)
+            if (
+                taker is not None
+                and not broadcast
+                and taker.fd is not None
+                and (taker.remote is None or taker.remote == src)
+            ):
+                taker._queue(src, payload)
+            else:
+                _arrive(self, src, dest, payload)
+            return n
+        else:
+            arrive = _arrive
         if net._datagram_rules:  # datagram faults: _injector._datagram_out
             net._datagram_out(self, src, dest, payload, arrive)
         elif net.latency > 0:
             net._schedule(net.now + net.latency, arrive, self, src, dest, payload)
         else:
             arrive(self, src, dest, payload)
-        return len(payload)
+        return n
 
     # -- receiving ------------------------------------------------------------
 
@@ -454,27 +499,50 @@ class DatagramSocket:
     def _take(self, call: str, bufsize: int, flags: int) -> Tuple[bytes, Address, int]:
         """The next datagram: (its first ``bufsize`` bytes, its source, its
         length); the rest of it is lost unless ``MSG_PEEK`` leaves it queued."""
-        self._check_open()
-        self._check_thread(call)
-        self._flags(flags, _RECV_FLAGS, call)
+        fd = self.fd
+        if fd is None:
+            raise oserror(errno.EBADF)
         net = self.net
+        owner = net._world_thread  # _check_thread, inlined on this hot path
+        if owner is not None and owner != _get_ident():
+            self._check_thread(call)
+        if flags:
+            self._flags(flags, _RECV_FLAGS, call)
         while True:
             if self.err:
                 # Linux (__skb_recv_udp): a pending error comes before data.
                 err, self.err = self.err, 0
                 self._refresh()
                 self._fail(call, err)
-            if self.queue:
-                src, payload, charge = self.queue[0]
-                data = payload[:bufsize]
+            queue = self.queue
+            if queue:
+                src, payload, charge = queue[0]
+                n = len(payload)
+                data = payload if n <= bufsize else payload[:bufsize]
                 if flags & _MSG_PEEK:
-                    net._log_event("peek", self.fd, (bufsize, data))
+                    net._log_event("peek", fd, (bufsize, data))
+                    return data, src, n
+                queue.popleft()
+                self.queued -= charge
+                net._activity += 1  # net._log_event, inlined
+                if net.record:
+                    log = net._log
+                    log.append((net.now, "recvfrom", fd, (bufsize, data, src)))
+                    if len(log) > net._log_high:
+                        net._trim_log()
+                if self._own_ready:
+                    # _refresh, inlined: _revents with no error pending.
+                    mask = _IN | _OUT if queue or self.shut_rd else _OUT
+                    if self.shut_rd and self.shut_wr:
+                        mask |= _HUP
+                    if mask & ~_OUT:
+                        net._ready[fd] = net._rready[fd] = mask
+                    else:
+                        net._ready[fd] = mask
+                        net._rready.pop(fd, None)
                 else:
-                    self.queue.popleft()
-                    self.queued -= charge
-                    net._log_event("recvfrom", self.fd, (bufsize, data, src))
                     self._refresh()
-                return data, src, len(payload)
+                return data, src, n
             if self.timeout == 0.0 or flags & _MSG_DONTWAIT:
                 self._fail(call, errno.EAGAIN)
             net._would_block(
@@ -530,7 +598,7 @@ class DatagramSocket:
 
     def _check_thread(self, call: str) -> None:
         owner = self.net._world_thread
-        if owner is not None and owner != threading.get_ident():
+        if owner is not None and owner != _get_ident():
             raise self.net._wrong_thread("%s() on simulated fd %s" % (call, self.fd))
 
     def _fail(self, call: str, code: int) -> NoReturn:
@@ -593,12 +661,28 @@ class DatagramSocket:
             self.drops += 1
             net._log_event("drop", self.fd, (src, len(payload)))
             return
-        charge = len(payload) + DATAGRAM_OVERHEAD
+        n = len(payload)
+        charge = n + DATAGRAM_OVERHEAD
         self.queue.append((src, payload, charge))
         self.queued += charge
         self.received += 1
-        net._log_event("arrive", self.fd, (src, len(payload)))
-        self._refresh()
+        fd = self.fd
+        net._activity += 1  # net._log_event, inlined
+        if net.record:
+            log = net._log
+            log.append((net.now, "arrive", -1 if fd is None else fd, (src, n)))
+            if len(log) > net._log_high:
+                net._trim_log()
+        if fd is not None and self._own_ready:
+            # _refresh, inlined: _revents with a datagram queued.
+            mask = _IN | _OUT
+            if self.err:
+                mask |= _ERR
+            if self.shut_rd and self.shut_wr:
+                mask |= _HUP
+            net._ready[fd] = net._rready[fd] = mask
+        else:
+            self._refresh()
 
 
 def _routed(
@@ -632,7 +716,7 @@ def _arrive(
     broadcast address.  A unicast nobody takes draws an ICMP port
     unreachable, which only a sender connected to ``dest`` takes as an error."""
     net = sender.net
-    table = _udp_ports(net)
+    table = sender.ports
     ip, port = dest
     if ip in _BROADCASTS:
         for (bound_ip, bound_port), sock in list(table.items()):
@@ -716,63 +800,3 @@ def _source_ip(net: "FakeNetwork", dest_ip: str) -> str:
         return "127.0.0.1"
     host = net._host_ctx  # net.on_host() (fake_net._hosts)
     return net.local_ip if host is None else host.ips[0]
-
-
-def _parse_address(call: str, address: Any) -> Tuple[str, int]:
-    """An AF_INET address, checked as CPython's getsockaddrarg checks it."""
-    if not isinstance(address, tuple):
-        raise TypeError(
-            "%s(): AF_INET address must be tuple, not %s"
-            % (call, type(address).__name__)
-        )
-    if len(address) != 2:
-        raise TypeError("AF_INET address must be a pair (host, port)")
-    host, port = address
-    if isinstance(host, bytes):
-        host = host.decode("idna")
-    if not isinstance(host, str):
-        raise TypeError(
-            "str, bytes or bytearray expected, not %s" % type(host).__name__
-        )
-    if isinstance(port, bool) or not isinstance(port, int):
-        raise TypeError(
-            "'%s' object cannot be interpreted as an integer" % type(port).__name__
-        )
-    if not 0 <= port <= 65535:
-        raise OverflowError("%s(): port must be 0-65535." % call)
-    return host, port
-
-
-def _payload(data: Any) -> bytes:
-    if type(data) is bytes:
-        return data  # type: ignore[no-any-return]
-    try:
-        return bytes(memoryview(data))
-    except TypeError:
-        raise TypeError(
-            "a bytes-like object is required, not %r" % type(data).__name__
-        ) from None
-
-
-def _into(call: str, buffer: Any, nbytes: int) -> Tuple[memoryview, int]:
-    if nbytes < 0:
-        raise ValueError("negative buffersize in %s" % call)
-    view = memoryview(buffer).cast("B")
-    if nbytes == 0:
-        nbytes = len(view)
-    elif nbytes > len(view):
-        raise ValueError("buffer too small for requested bytes")
-    return view, nbytes
-
-
-def _flag_names(bad: int) -> str:
-    names = []
-    for bit in range(32):
-        if bad & (1 << bit):
-            named = [n for v, n in _MSG_NAMES if v == 1 << bit]
-            names.append(named[0] if named else hex(1 << bit))
-    return "|".join(names)
-
-
-def _fmt(addr: Optional[Address]) -> str:
-    return "*:*" if addr is None else "%s:%s" % addr

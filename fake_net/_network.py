@@ -201,7 +201,7 @@ class FakeNetwork(
         self._activity = 0  # I/O operations so far (see SPIN_WAITS)
         self._spin_mark = -1
         self._spins = 0
-        self._log: List[Tuple[float, str, int, Tuple[Any, ...]]] = []
+        self._log: List[Tuple[float, str, int, Tuple[Any, ...]]] = []  # see _records
         self._timers: List[Timer] = []
         self._seq = 0
         self._objects: Dict[int, Any] = {}  # fd -> socket / file end
@@ -315,12 +315,12 @@ class FakeNetwork(
     @property
     def events(self) -> List[Event]:
         """Every recorded event so far, as attrs values."""
-        return [Event(t, kind, fd, data) for t, kind, fd, data in self._log]
+        return [Event(*e) for e in self._records()]
 
     def event_lines(self) -> List[str]:
         """The recorded events, one readable line each (after a first line
         counting the events dropped, if any: see ``keep_events``)."""
-        lines = [_format_event(e) for e in self._log]
+        lines = [_format_event(e) for e in self._records()]
         if self.events_dropped:
             lines.insert(
                 0,
@@ -576,6 +576,17 @@ class FakeNetwork(
             n = len(log) - self.keep_events
             del log[:n]
             self.events_dropped += n
+
+    def _records(self) -> List[Tuple[float, str, int, Tuple[Any, ...]]]:
+        """The log as ``(time, kind, fd, data)`` records.  ``_log`` holds
+        them so, except for the hot paths' send and recv events (FakeSocket
+        send/recv), appended flat, with one tuple fewer each:
+        ``(time, kind, fd, *data)``, five or six items (a data of two or
+        three values), never four: the length tells the two apart."""
+        return [
+            e if len(e) == 4 else (e[0], e[1], e[2], e[3:])  # type: ignore[misc]
+            for e in self._log
+        ]
 
     def _log_event(self, kind: str, fd: Optional[int], data: Tuple[Any, ...]) -> None:
         self._activity += 1

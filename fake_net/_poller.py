@@ -30,6 +30,11 @@ IN, PRI, OUT, ERR, HUP, NVAL = 1, 2, 4, 8, 16, 32
 # select(): readable on IN, HUP or ERR; writable on OUT or ERR (Linux).
 _READ_SET = IN | HUP | ERR
 FD_SETSIZE = 1024
+_NONE: Tuple[int, ...] = ()  # an empty list of a select() answer (see wait)
+# Interest views kept per poller (see _set_interest): for maps of at most
+# _VIEW_FDS descriptors, at most _VIEWS different sets of masks.
+_VIEW_FDS = 64
+_VIEWS = 16
 
 
 def _foreign(net: "FakeNetwork", fd: int) -> SimulationError:
@@ -69,6 +74,13 @@ class FakePoller:
         self._generation = -1
         self._invalid: List[int] = []
         self._too_big = False
+        # The descriptors of the last change, and a view (interest, want_out,
+        # too_big, generation at which no fd of it was invalid, else -1) per
+        # tuple of masks seen with them: a channel whose writable() turns on
+        # and off switches between two views instead of building them anew.
+        self._fds: List[Any] = []
+        self._views: Dict[Tuple[int, ...], List[Any]] = {}
+        self._view: Optional[List[Any]] = None
 
     def forget(self, fd: Any) -> None:
         pass
@@ -104,34 +116,43 @@ class FakePoller:
         step = net.steps + 1
         if step > net._step_limit:
             return self._wait(fds, masks, changed, reset, timeout)
+        # The bits as literals (a constant load is cheaper than a global
+        # one): IN=1, PRI=2, OUT=4, ERR=8, HUP=16; _READ_SET=25.
         if self._select:
-            r: List[int] = []
-            e: List[int] = []
+            # The lists that stay empty are one shared empty tuple (the
+            # callers only iterate them): no list is made for them.
+            r: Any = _NONE
+            e: Any = _NONE
             for fd, rev in net._rready.items():
                 m = interest.get(fd)
                 if m:
-                    if m & IN and rev & _READ_SET:
-                        r.append(fd)
-                    if m & PRI and rev & PRI:
-                        e.append(fd)
-                    if m & OUT and rev & ERR:
+                    if m & 1 and rev & 25:
+                        if r:
+                            r.append(fd)
+                        else:
+                            r = [fd]
+                    if m & 2 and rev & 2:
+                        if e:
+                            e.append(fd)
+                        else:
+                            e = [fd]
+                    if m & 4 and rev & 8:
                         break  # a writer: the full wait builds that list
             else:
                 if r or e:
                     net.steps = step
                     net._idle = 0
-                    pos = self._pos
                     if len(r) > 1:
-                        r.sort(key=pos.__getitem__)
-                    if len(e) > 1:
-                        e.sort(key=pos.__getitem__)
-                    return r, [], e
+                        r.sort(key=self._pos.__getitem__)
+                    if e and len(e) > 1:
+                        e.sort(key=self._pos.__getitem__)
+                    return r, _NONE, e
             return self._wait(fds, masks, changed, reset, timeout)
         result = []
         for fd, rev in net._rready.items():
             m = interest.get(fd)
             if m:
-                m = rev & (m | ERR | HUP)
+                m = rev & (m | 24)
                 if m:
                     result.append((fd, m))
         if result:
@@ -151,21 +172,35 @@ class FakePoller:
         """The wait in full (see wait for its common case)."""
         net = self.net
         if changed:
-            self._interest = {fd: m for fd, m in zip(fds, masks) if m}
-            self._want_out = [fd for fd, m in self._interest.items() if m & OUT]
-            self._pos = {fd: i for i, fd in enumerate(fds)}
-            self._generation = -1
-            # select() cannot take a descriptor >= FD_SETSIZE (1024 on
-            # Linux): CPython raises ValueError while building the fd_set.
-            self._too_big = self._select and any(
-                fd >= FD_SETSIZE for fd in self._interest
+            # The core's interest changed: a view seen before with these
+            # descriptors, or a new one (_set_interest).
+            view = (
+                self._views.get(tuple(masks))
+                if len(fds) <= _VIEW_FDS and fds == self._fds
+                else None
             )
+            if view is None:
+                view = self._set_interest(fds, masks)
+            self._view = view
+            self._interest, self._want_out, self._too_big, clean = view
+            # Which fds are invalid is known while the generation is the
+            # one at which none of this view's was; else it is computed below.
+            if clean == net._generation:
+                self._invalid = []
+                self._generation = clean
+            else:
+                self._generation = -1
         if self._too_big:
             raise ValueError("filedescriptor out of range in select()")
         if self._generation != net._generation:
             objects = net._objects
             self._invalid = [fd for fd in self._interest if fd not in objects]
             self._generation = net._generation
+            view = self._view
+            if view is not None:
+                # No descriptor leaves _objects but by a release, which
+                # bumps the generation: none invalid now, none until then.
+                view[3] = -1 if self._invalid else net._generation
             for fd in self._invalid:
                 if isinstance(fd, int) and fd >= 0 and not net._ever_made(fd):
                     raise _foreign(net, fd)
@@ -198,6 +233,27 @@ class FakePoller:
                     result, _ = collect(_NO_SPURIOUS)
         return result
 
+    def _set_interest(self, fds: List[Any], masks: List[int]) -> List[Any]:
+        """A new view of ``fds`` with ``masks`` (see ``_views``), kept for
+        small maps."""
+        small = len(fds) <= _VIEW_FDS
+        if not (small and fds == self._fds):
+            self._fds = list(fds) if small else []
+            self._views = {}
+            self._pos = {fd: i for i, fd in enumerate(fds)}
+        interest = {fd: m for fd, m in zip(fds, masks) if m}
+        view = [
+            interest,
+            [fd for fd, m in interest.items() if m & OUT],
+            # select() cannot take a descriptor >= FD_SETSIZE (1024 on
+            # Linux): CPython raises ValueError while building the fd_set.
+            self._select and any(fd >= FD_SETSIZE for fd in interest),
+            -1,
+        ]
+        if small and len(self._views) < _VIEWS:
+            self._views[tuple(masks)] = view
+        return view
+
     def _collect_poll(self, spurious: List[Tuple[int, int]]) -> Tuple[Any, bool]:
         interest = self._interest
         rready = self.net._rready
@@ -211,6 +267,24 @@ class FakePoller:
                     if r:
                         out.append((fd, r))
             return out, bool(out)
+        if not (self._invalid or spurious):
+            # Writers to add after rready's entries (a datagram socket
+            # always can write), unless one of them is in rready too.
+            out = []
+            for fd, rev in rready.items():
+                m = interest.get(fd)
+                if m:
+                    r = rev & (m | ERR | HUP)
+                    if r:
+                        out.append((fd, r))
+            ready = self.net._ready
+            for fd in self._want_out:
+                if ready.get(fd, 0) & OUT:
+                    if fd in rready:
+                        break  # to merge: the dict below
+                    out.append((fd, OUT))
+            else:
+                return out, bool(out)
         events: Dict[int, int] = {}
         for fd, rev in rready.items():
             m = interest.get(fd)

@@ -347,43 +347,44 @@ class FakeSocket(_Segments, _SocketIO):
                 raise TypeError(
                     "a bytes-like object is required, not %r" % type(data).__name__
                 ) from None
+        net = self.net
         if self.fd is None:  # _check_open(), inlined on this hot path
             raise oserror(errno.EBADF)
-        owner = self.net._world_thread
+        owner = net._world_thread
         if owner is not None and owner != _get_ident():
-            raise self.net._wrong_thread("send() on simulated fd %d" % self.fd)
+            raise net._wrong_thread("send() on simulated fd %d" % self.fd)
         if flags and flags & ~_SEND_FLAGS:
             raise _unsimulated("send", flags & ~_SEND_FLAGS, _SEND_FLAGS)
         if self.err:
             err, self.err = self.err, 0
             self._refresh()
-            self.net._log_event("error", self.fd, ("send", errno.errorcode[err]))
+            net._log_event("error", self.fd, ("send", errno.errorcode[err]))
             raise oserror(err)
         state = self.state
-        if state == "connecting":
-            return self._send_blocked(data, flags)
         if state != "connected" or self.shut_wr:
-            self.net._log_event("error", self.fd, ("send", "EPIPE"))
+            if state == "connecting":
+                return self._send_blocked(data, flags)
+            net._log_event("error", self.fd, ("send", "EPIPE"))
             raise oserror(errno.EPIPE)
         n = len(view)
-        if n == 0:
+        if not n:
             return 0
         if self.dead_link:
             return self._send_to_dead_peer(view, n)
-        peer = self.peer
-        assert peer is not None
+        # Connected and not dead_link: the peer is set (no assert here: the
+        # hot path).
+        peer: FakeSocket = self.peer  # type: ignore[assignment]
         room = self.capacity - len(peer.rbuf) - peer.inflight
         if room <= 0:
             return self._send_blocked(data, flags)
         k = n if n <= room else room
-        net = self.net
         if net._send_rules:
             cap = net._fault_verdict("send", self, k)
             if cap is not None:
                 k = cap
                 if k <= 0:
                     return self._scripted_would_block(data, flags)
-        if flags & _MSG_OOB:
+        if flags and flags & _MSG_OOB:
             chunk = bytes(view[:k])
             self.sent += k
             net._log_event("oob_send", self.fd, (n, k, chunk))
@@ -399,8 +400,9 @@ class FakeSocket(_Segments, _SocketIO):
             net._activity += 1
             now = net.now
             if net.record:
+                # A flat record (see FakeNetwork._log): one tuple, not two.
                 log = net._log
-                log.append((now, "send", self.fd, (n, k, chunk)))  # type: ignore[arg-type]
+                log.append((now, "send", self.fd, n, k, chunk))  # type: ignore[arg-type]
                 if len(log) > net._log_high:
                     net._trim_log()
             if (
@@ -510,12 +512,13 @@ class FakeSocket(_Segments, _SocketIO):
             # system call, whatever the socket's state (closed, unconnected,
             # reset, refused); a pending error stays pending.
             return b""
-        if self.fd is None:  # _check_open(), inlined on this hot path
+        fd = self.fd
+        if fd is None:  # _check_open(), inlined on this hot path
             raise oserror(errno.EBADF)
         net = self.net
         owner = net._world_thread
         if owner is not None and owner != _get_ident():
-            raise net._wrong_thread("recv() on simulated fd %d" % self.fd)
+            raise net._wrong_thread("recv() on simulated fd %d" % fd)
         if flags:
             return self._recv_flags(bufsize, flags)
         rbuf = self.rbuf
@@ -532,7 +535,6 @@ class FakeSocket(_Segments, _SocketIO):
             self.rhead = None
             rbuf.clear()
             ready = net._ready
-            fd: int = self.fd  # type: ignore[assignment]
             if not (self.eof_in or self.shut_rd or self.state == "closed"):
                 # IN goes, nothing else changes (the incremental form of
                 # _refresh: see _revents).
@@ -550,7 +552,7 @@ class FakeSocket(_Segments, _SocketIO):
             net._activity += 1
             if net.record:
                 log = net._log
-                log.append((net.now, "recv", fd, (bufsize, data)))  # type: ignore[arg-type]
+                log.append((net.now, "recv", fd, bufsize, data))  # type: ignore[arg-type]
                 if len(log) > net._log_high:
                     net._trim_log()
             peer = self.peer
@@ -594,7 +596,7 @@ class FakeSocket(_Segments, _SocketIO):
             net._activity += 1
             if net.record:
                 log = net._log
-                log.append((net.now, "recv", self.fd, (bufsize, data)))  # type: ignore[arg-type]
+                log.append((net.now, "recv", self.fd, bufsize, data))  # type: ignore[arg-type]
                 if len(log) > net._log_high:
                     net._trim_log()
             peer = self.peer
