@@ -282,6 +282,9 @@ def _release(waiter: "_Waiter") -> None:
 
 
 _first = operator.itemgetter(0)
+# Maps smaller than this build their masks with a loop, not a comprehension
+# (see _step_select): on 3.11 only; 3.12 inlines comprehensions (PEP 709).
+_SMALL_MAP = 8 if sys.version_info < (3, 12) else 0
 _NO_RESET: Tuple[Any, ...] = ()  # no channel object replaced (Poller.wait)
 
 
@@ -392,12 +395,24 @@ class _Waiter:
         # CPython 3.11 asyncore.poll: r if readable(); w if writable() and
         # not accepting (accepting read only when writable); e if readable()
         # or writable().  Bits: IN=1, PRI=2, OUT=4, as literals for speed.
-        masks = [
-            (7 if o.writable() and not o.accepting else 3)
-            if o.readable()
-            else ((2 if o.accepting else 6) if o.writable() else 0)
-            for o in objs
-        ]
+        if len(objs) < _SMALL_MAP:
+            # A small map: the loop in this frame (a comprehension costs
+            # 3.11 a function and a frame of its own, more than the
+            # appends below for a handful of channels).
+            masks = []
+            for o in objs:
+                masks.append(
+                    (7 if o.writable() and not o.accepting else 3)
+                    if o.readable()
+                    else ((2 if o.accepting else 6) if o.writable() else 0)
+                )
+        else:
+            masks = [
+                (7 if o.writable() and not o.accepting else 3)
+                if o.readable()
+                else ((2 if o.accepting else 6) if o.writable() else 0)
+                for o in objs
+            ]
         if same_keys and masks == self.masks:
             changed = False
             reset: Sequence[Any] = _NO_RESET
@@ -413,14 +428,17 @@ class _Waiter:
             obj = map.get(fd)
             if obj is not None:
                 read(obj)
-        for fd in w:
-            obj = map.get(fd)
-            if obj is not None:
-                write(obj)
-        for fd in e:
-            obj = map.get(fd)
-            if obj is not None:
-                _exception(obj)
+        # (An empty list is tested, not iterated: an iterator fewer.)
+        if w:
+            for fd in w:
+                obj = map.get(fd)
+                if obj is not None:
+                    write(obj)
+        if e:
+            for fd in e:
+                obj = map.get(fd)
+                if obj is not None:
+                    _exception(obj)
 
     def _step_poll(self, timeout: Optional[float]) -> None:
         # The callers never step an empty map (CPython's poll2() does
@@ -440,12 +458,21 @@ class _Waiter:
             same_keys = fds == self.fds
         # CPython 3.11 asyncore.poll2: IN|PRI if readable(); OUT if
         # writable() and not accepting.  Bits as literals: IN=1, PRI=2, OUT=4.
-        masks = [
-            (7 if o.writable() and not o.accepting else 3)
-            if o.readable()
-            else (4 if o.writable() and not o.accepting else 0)
-            for o in objs
-        ]
+        if len(objs) < _SMALL_MAP:  # see _step_select
+            masks = []
+            for o in objs:
+                masks.append(
+                    (7 if o.writable() and not o.accepting else 3)
+                    if o.readable()
+                    else (4 if o.writable() and not o.accepting else 0)
+                )
+        else:
+            masks = [
+                (7 if o.writable() and not o.accepting else 3)
+                if o.readable()
+                else (4 if o.writable() and not o.accepting else 0)
+                for o in objs
+            ]
         if same_keys and masks == self.masks:
             changed = False
             reset: Sequence[Any] = _NO_RESET
@@ -483,11 +510,15 @@ class _Waiter:
         fds = list(map)
         select_mode = self.method == "select"
         masks = []
+        # Each answer is reported as it is known (readable() first): the
+        # recorder joins the two answers into one record unless writable()
+        # itself recorded something in between.
+        callback = tracer.callback
         for o in objs:
             r = o.readable()
-            tracer.callback(o, "readable", r)
+            callback(o, "readable", r)
             w = o.writable()
-            tracer.callback(o, "writable", w)
+            callback(o, "writable", w)
             if select_mode:
                 mask = (7 if w and not o.accepting else 3) if r else (
                     (2 if o.accepting else 6) if w else 0)
