@@ -6,7 +6,9 @@ when a wait or sleep returns; nothing recorded depends on ``id()``.
 
 Recording is cheap: each event is kept as a compact tuple (the time, the
 kind, the trace's descriptor, the arguments, the result; a callback keeps
-the dispatcher's class and its answer), and its :class:`TraceEvent` is
+the dispatcher's class and its answer; a dispatcher's readable() and
+writable() answers of one pass are one record when nothing came between),
+and its :class:`TraceEvent` is
 built only when ``rec.events`` or ``rec.trace`` is read, its text only when
 it is written (:mod:`._records`).  Readiness texts are cached per poller,
 keyed by the network's descriptors and masks, and forgotten whenever the
@@ -50,11 +52,13 @@ from asyncore_sim.trace._format import Trace, TraceEvent
 from asyncore_sim.trace._records import (
     Raw,
     TraceStream,
-    _event,
+    _events,
     _Log,
     _raw,
     header_text,
+    raw_pieces,
     raw_text,
+    write_pieces,
 )
 from asyncore_sim.trace._values import (
     _err_value,
@@ -161,7 +165,9 @@ class Recorder:
     @property
     def count(self) -> int:
         """Events recorded so far (kept, streamed or dropped)."""
-        return len(self._events) + self._spilled + len(self._pending)
+        return (
+            len(self._events) + self._spilled + len(self._pending)
+        )
 
     @property
     def dropped(self) -> int:
@@ -209,10 +215,9 @@ class Recorder:
         """The :class:`Trace` so far: every event (else :class:`IncompleteTrace`)."""
         self._whole()
         if self._kept is not None:
-            events = list(map(_event, self._raws()))
-            return Trace(events=events, header=self._trace.header)
+            return Trace(events=_events(self._raws()), header=self._trace.header)
         if self._pending:
-            self._events.extend(map(_event, self._pending))
+            self._events.extend(_events(self._pending))
             self._pending.clear()
         return self._trace
 
@@ -234,7 +239,7 @@ class Recorder:
                 self.dropped,
                 self._keep or 0,
             )
-        return Trace(events=list(map(_event, raws)), header=header)
+        return Trace(events=_events(raws), header=header)
 
     def dumps(self) -> str:
         """``rec.trace.dumps()``, written without building the events."""
@@ -243,9 +248,11 @@ class Recorder:
 
     def save(self, path: Any) -> None:
         """``rec.trace.save(path)``, written without building the events."""
-        text = self.dumps()
-        with open(path, "w", encoding="ascii", newline="\n") as f:
-            f.write(text)
+        self._whole()
+        pieces = raw_pieces(self._raws())  # (ASCII bytes: no text layer)
+        pieces.insert(0, header_text(self._trace.header).encode("ascii"))
+        with open(path, "wb", buffering=0) as f:
+            write_pieces(f, pieces)
 
     def flush(self) -> None:
         """Write what a streaming recorder holds (and flush its file)."""
@@ -261,7 +268,7 @@ class Recorder:
         if not pending or (self._stream is None and self._kept is None):
             return
         if self._stream is not None:
-            self._stream.write(raw_text(pending))
+            self._stream.write(raw_pieces(pending))
         if self._kept is not None:
             self._kept.extend(pending)
         self._spilled += len(pending)

@@ -3,22 +3,29 @@ streamed to a file as the run goes.
 
 A record is a tuple, ``(time, kind, fd, args, result)``: what a
 :class:`TraceEvent` holds, where a callback's ``args`` is the dispatcher's
-class and ``result`` its answer.  :class:`_Log` keeps them, with the
-descriptor numbering, as the run goes; :func:`_event` makes the event of one.
+class and ``result`` its answer.  :class:`_Log` keeps the records, with
+the descriptor numbering, as the run goes; :func:`_events` makes their
+events.  (Joining a dispatcher's readable() and writable() answers into one
+record was tried: 8k instructions a round trip dearer kept, 1-3k cheaper
+written, so each answer stays a record.)
 
 The one spelling of a trace line is :meth:`TraceEvent.line` (values by
-:func:`format_value`); :func:`raw_text` writes the same text, byte for byte,
-from the records without building a :class:`TraceEvent`, and escapes bytes
-in C (``codecs.escape_encode``, corrected for the quotes) instead of one
-byte at a time.  At import, the fast escape is checked against
-``format_value``; where it differs (another interpreter), ``format_value``
-is used.  Tests compare whole traces written both ways.
+:func:`format_value`); :func:`raw_pieces` writes the same text, byte for
+byte, as ASCII bytes in pieces joined once, from the records without
+building a :class:`TraceEvent`: cached suffixes for callbacks and waits,
+cached heads for send and recv lines, and each payload escaped once for the
+few last seen, by C-level searches and replaces where it is text
+(``codecs.escape_encode``, corrected for the quotes, where it is not).  At
+import, the fast escape is checked against ``format_value``; where it
+differs (another interpreter), ``format_value`` is used.  Tests compare
+whole traces written both ways.
 
 :class:`TraceStream` is the file a ``Recorder(stream=...)`` writes: the
-header at once, then the lines in batches.  A file named by its path is open
-only while the recording is active (a batch written outside that time opens
-it, appends and closes it), so that the file is complete, and closed, as
-soon as the recording stops.
+header at once, then the lines in batches (a file named by its path gets
+the bytes, unbuffered: each batch is one write).  A file named by its path
+is open only while the recording is active (a batch written outside that
+time opens it, appends and closes it), so that the file is complete, and
+closed, as soon as the recording stops.
 
 Rules (deterministic): trace descriptors are numbered lowest free from 3,
 as POSIX allocates; a line depends only on its record; the caches hold
@@ -35,7 +42,15 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from asyncore_sim.trace._format import FORMAT_VERSION, TraceEvent, check_header_value
 from asyncore_sim.trace._values import Err, format_value
 
-__all__ = ["Raw", "raw_text", "header_text", "escape_bytes", "TraceStream"]
+__all__ = [
+    "Raw",
+    "raw_pieces",
+    "raw_bytes",
+    "raw_text",
+    "header_text",
+    "escape_bytes",
+    "TraceStream",
+]
 
 MAGIC = "# asyncore-sim trace %d" % FORMAT_VERSION
 
@@ -53,6 +68,11 @@ def _event(raw: Raw) -> TraceEvent:
             t, kind, fd, (args.__name__,), (result,) if kind in _ANSWERED else None
         )
     return TraceEvent(t, kind, fd, args, result)
+
+
+def _events(raws: Iterable[Raw]) -> List[TraceEvent]:
+    """The events of records."""
+    return list(map(_event, raws))
 
 
 def _raw(ev: TraceEvent) -> Raw:
@@ -137,7 +157,7 @@ _escape_encode: Optional[Callable[[bytes], Tuple[bytes, int]]] = getattr(
 )
 
 
-def _c_escape(data: bytes) -> str:
+def _encode_escape(data: bytes) -> bytes:
     # escape_encode writes \' and leaves " bare; traces do the opposite.
     # Every ' it writes follows the backslash of its own escape, so each \'
     # is exactly one escaped quote.  (Each replace() is guarded: a search
@@ -147,49 +167,90 @@ def _c_escape(data: bytes) -> str:
         out = out.replace(b"\\'", b"'")
     if b'"' in out:
         out = out.replace(b'"', b'\\"')
-    return out.decode("ascii")
+    return out  # type: ignore[no-any-return]
+
+
+def _hexed(d: bytes) -> bool:
+    """Whether ASCII bytes hold one that a trace writes as ``\\xNN``: each
+    looked for by memchr (``int in bytes``: a few hundred instructions for
+    4 KiB, where escape_encode spends 20 a byte)."""
+    return (
+        0 in d or 1 in d or 2 in d or 3 in d or 4 in d or 5 in d or 6 in d
+        or 7 in d or 8 in d or 11 in d or 12 in d or 14 in d or 15 in d
+        or 16 in d or 17 in d or 18 in d or 19 in d or 20 in d or 21 in d
+        or 22 in d or 23 in d or 24 in d or 25 in d or 26 in d or 27 in d
+        or 28 in d or 29 in d or 30 in d or 31 in d or 127 in d
+    )
+
+
+_SHORTS = ((0x5C, b"\\", b"\\\\"), (0x22, b'"', b'\\"'), (0x0A, b"\n", b"\\n"),
+           (0x0D, b"\r", b"\\r"), (0x09, b"\t", b"\\t"))
+
+
+def _c_escape_b(data: bytes) -> bytes:
+    # Printable ASCII with only \\, ", newline, return and tab to escape
+    # (text, as most payloads are): those replaced, each only where present
+    # (escape_encode's pass costs 20 instructions a byte, these C-level
+    # searches a fraction of one); anything else by escape_encode.
+    if data.__class__ is not bytes or not data.isascii() or _hexed(data):
+        return _encode_escape(bytes(data))
+    for c, one, two in _SHORTS:  # the backslash first
+        if c in data:
+            data = data.replace(one, two)
+    return data
+
+
+def _c_escape(data: bytes) -> str:
+    return _c_escape_b(data).decode("ascii")
 
 
 def _slow_escape(data: bytes) -> str:
     return format_value(data)[1:-1]
 
 
-def _choose_escape() -> Callable[[bytes], str]:
+def _slow_escape_b(data: bytes) -> bytes:
+    return _slow_escape(data).encode("ascii")
+
+
+def _choose_escape() -> Tuple[Callable[[bytes], str], Callable[[bytes], bytes]]:
     if _escape_encode is None:
-        return _slow_escape
-    samples = [bytes(range(256)), b"\\'\"\\\\''\"\"\\", b"", b"'", b"\\"]
+        return _slow_escape, _slow_escape_b  # pragma: no cover
+    samples = [bytes(range(256)), b"\\'\"\\\\''\"\"\\", b"", b"'", b"\\",
+               bytes(range(0x20, 0x7F)) + b"\t\n\r\\n\"'\\\\", b"a\x00\x7f\x80\n"]
     try:
         if all(_c_escape(s) == _slow_escape(s) for s in samples):
-            return _c_escape
+            return _c_escape, _c_escape_b
     except Exception:  # pragma: no cover - an interpreter without it
         pass
-    return _slow_escape  # pragma: no cover
+    return _slow_escape, _slow_escape_b  # pragma: no cover
 
 
-#: bytes -> the body of their quoted token (between the double quotes).
-escape_bytes = _choose_escape()
+#: bytes -> the body of their quoted token (between the double quotes);
+#: _escape_b, the same as ASCII bytes (what the writers use).
+escape_bytes, _escape_b = _choose_escape()
 
 _MAX_CACHE = 4096
 _tokens: Dict[Tuple[type, str], str] = {}
 
-# The last few payloads written, with their tokens: every segment a traced
-# program sends is, as often as not, the next one its peer receives (and an
-# echo sends what it received), and comparing bytes costs far less than
-# escaping them.  Small payloads are cheap to escape; big ones not kept.
-_recent: List[Tuple[bytes, str]] = []
+# The last few payloads written, with their escaped bodies: every segment a
+# traced program sends is, as often as not, the next one its peer receives
+# (and an echo sends what it received), and comparing bytes costs far less
+# than escaping them.  Small payloads are cheap to escape; big ones not kept.
+_recent: List[Tuple[bytes, bytes]] = []
 _RECENT = 4
 _RECENT_SIZES = (64, 65536)
 
 
-def _bytes_token(v: bytes) -> str:
+def _escaped(v: bytes) -> bytes:
+    """The body of the quoted token of ``v`` (exactly bytes), as bytes."""
     n = len(v)
     low, high = _RECENT_SIZES
     if n < low:
-        return '"' + escape_bytes(v) + '"'
+        return _escape_b(v)
     for b, text in _recent:
         if b is v or (len(b) == n and b == v):
             return text
-    text = '"' + escape_bytes(v) + '"'
+    text = _escape_b(v)
     if n <= high:
         _recent.insert(0, (v, text))
         del _recent[_RECENT:]
@@ -200,7 +261,7 @@ def _token(v: Any) -> str:
     """``format_value(v)``, fast for the values a recorder writes."""
     c = v.__class__
     if c is bytes:
-        return _bytes_token(v)
+        return '"' + _escaped(v).decode("ascii") + '"'
     if c is int:
         return str(v)
     if c is str or c is Err:  # (only exact types: 1 == 1.0 == True)
@@ -235,10 +296,17 @@ def _suffix(kind: str, fd: int, args: Any, result: Any) -> str:
     return " ".join(parts)
 
 
-# Line suffixes of the records that repeat (callbacks and waits), keyed so
-# that values which compare equal but print apart (1, 1.0 and True; 0.0 and
-# -0.0; an Err and its str) never share one.
-_suffixes: Dict[Any, str] = {}
+def _line(kind: str, fd: int, args: Any, result: Any) -> bytes:
+    """:func:`_suffix` and the newline, as ASCII bytes."""
+    return (_suffix(kind, fd, args, result) + "\n").encode("ascii")
+
+
+# Line suffixes (with their newline, as bytes) of the records that repeat
+# (callbacks and waits), keyed so that values which compare equal but print
+# apart (1, 1.0 and True; 0.0 and -0.0; an Err and its str) never share one.
+_suffixes: Dict[Any, Any] = {}
+# The heads of plain send and recv lines (up to the payload's opening quote).
+_heads: Dict[Tuple[str, int, int, Optional[int]], bytes] = {}
 
 
 def _plain_wait(args: Any, result: Any) -> bool:
@@ -255,43 +323,89 @@ def _plain_wait(args: Any, result: Any) -> bool:
     )
 
 
-def raw_text(raws: Iterable[Raw]) -> str:
-    """The lines of records, each ending in a newline."""
-    out: List[str] = []
+def raw_pieces(raws: Iterable[Raw]) -> List[bytes]:
+    """The lines of records, each ending in a newline, as pieces of ASCII
+    bytes to be joined (or written) in order: a time stamp, a cached
+    suffix, or for a plain send or recv its head, then its payload's
+    escaped body (escaped once for the few payloads last seen, and never
+    copied into a line of its own)."""
+    out: List[bytes] = []
     append = out.append
     cache = _suffixes
+    heads = _heads
     last: Any = None
-    stamp = ""
+    stamp = b""
     for t, kind, fd, args, result in raws:
         if t != last or last is None:
             last = t
-            stamp = "%.6f" % t
+            stamp = b"%.6f" % t
+        append(stamp)
         if args.__class__ is not tuple:
             key: Any = (kind, fd, args, result)
         elif kind == "wait" and _plain_wait(args, result):
             timeout = args[1]
+            c = timeout.__class__
             key = (
                 args[0],
                 args[2],
-                repr(timeout) if timeout.__class__ is float else timeout,
+                # (equal floats print alike, but for 0.0 and -0.0)
+                repr(timeout) if c is float and not timeout else timeout,
+                c,
                 result[0],
                 result[0].__class__,
             )
         else:
-            append(stamp + _suffix(kind, fd, args, result))
+            if (
+                (kind == "send" or kind == "recv")
+                and fd.__class__ is int
+                and fd >= 0
+                and len(args) == 1
+                and args[0].__class__ is int
+                and result.__class__ is tuple
+                and result[-1].__class__ is bytes
+                and (len(result) == 1 or (
+                    len(result) == 2 and result[0].__class__ is int))
+            ):
+                # Its head (cached: the sizes repeat), the payload's body.
+                hkey = (kind, fd, args[0], result[0] if len(result) == 2 else None)
+                try:
+                    head = heads[hkey]
+                except KeyError:
+                    head = b" %s %d %d -> " % (kind.encode("ascii"), fd, args[0])
+                    if len(result) == 2:
+                        head += b'%d "' % result[0]
+                    else:
+                        head += b'"'
+                    if len(heads) >= _MAX_CACHE:
+                        heads.clear()
+                    heads[hkey] = head
+                append(head)
+                append(_escaped(result[-1]))
+                append(b'"\n')
+                continue
+            append(_line(kind, fd, args, result))
             continue
         try:
             text = cache[key]
         except KeyError:
-            text = _suffix(kind, fd, args, result)
+            text = _line(kind, fd, args, result)
             if len(cache) >= _MAX_CACHE:
                 cache.clear()
             cache[key] = text
         except TypeError:  # something unhashable
-            text = _suffix(kind, fd, args, result)
-        append(stamp + text)
-    append("")
-    return "\n".join(out)
+            text = _line(kind, fd, args, result)
+        append(text)
+    return out
+
+
+def raw_bytes(raws: Iterable[Raw]) -> bytes:
+    """The lines of records, each ending in a newline, as ASCII bytes."""
+    return b"".join(raw_pieces(raws))
+
+
+def raw_text(raws: Iterable[Raw]) -> str:
+    """The lines of records, each ending in a newline."""
+    return raw_bytes(raws).decode("ascii")
 
 
 def header_text(header: Dict[str, str]) -> str:
@@ -333,9 +447,10 @@ class TraceStream:
         self.name = str(getattr(target, "name", "") or repr(target))
 
     def start(self) -> None:
-        """The recording became active: keep the file open."""
+        """The recording became active: keep the file open (a file named
+        by its path is written unbuffered, in binary: see :meth:`write`)."""
         if self.path is not None and self.file is None:
-            self.file = open(self.path, "a", encoding="ascii", newline="\n")
+            self.file = open(self.path, "ab", buffering=0)
 
     def stop(self) -> None:
         """The recording stopped: the file is complete (and, if it was
@@ -351,9 +466,19 @@ class TraceStream:
             if flush is not None:
                 flush()
 
-    def write(self, text: str) -> None:
-        if self.file is not None:
-            self.file.write(text)
-            return
-        with open(self.path, "a", encoding="ascii", newline="\n") as f:  # type: ignore[arg-type]
-            f.write(text)
+    def write(self, pieces: List[bytes]) -> None:
+        """Append lines (pieces of ASCII bytes, as :func:`raw_pieces` makes
+        them)."""
+        if self.path is None:  # the caller's text file
+            self.file.write(b"".join(pieces).decode("ascii"))
+        elif self.file is not None:
+            write_pieces(self.file, pieces)
+        else:
+            with open(self.path, "ab", buffering=0) as f:
+                write_pieces(f, pieces)
+
+
+def write_pieces(f: Any, pieces: List[bytes]) -> None:
+    """Write byte strings to the binary file ``f``, in order, joined into
+    one write (measured: cheaper than ``os.writev`` of the pieces)."""
+    f.write(b"".join(pieces))
