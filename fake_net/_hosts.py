@@ -97,6 +97,8 @@ from typing import (
 
 import attrs
 
+from fake_net._checks import seconds
+
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
     from fake_net._socket import FakeSocket
@@ -175,19 +177,6 @@ class Host:
     names: Tuple[str, ...] = attrs.field(default=(), converter=_names)
 
 
-def _seconds(instance: Any, attribute: Any, value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(
-            "HostLink(%s=...) must be a non-negative finite number of seconds, got %r"
-            % (attribute.name, value)
-        )
-
-
 def _bandwidth(instance: Any, attribute: Any, value: Any) -> None:
     if value is None:
         return
@@ -221,8 +210,12 @@ class HostLink:
     b: str = attrs.field(
         converter=lambda v: _name("HostLink", "b", v), validator=_other
     )
-    latency: float = attrs.field(default=0.0, kw_only=True, validator=_seconds)
-    jitter: float = attrs.field(default=0.0, kw_only=True, validator=_seconds)
+    latency: float = attrs.field(
+        default=0.0, kw_only=True, validator=seconds("HostLink")
+    )
+    jitter: float = attrs.field(
+        default=0.0, kw_only=True, validator=seconds("HostLink")
+    )
     bandwidth: Optional[float] = attrs.field(
         default=None, kw_only=True, validator=_bandwidth
     )

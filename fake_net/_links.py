@@ -37,31 +37,17 @@ order); no clock but the network's virtual one, no random source.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any, Optional, Sequence, Tuple
 
 import attrs
+
+from fake_net._checks import seconds
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
     from fake_net._socket import FakeSocket
 
 __all__ = ["Link", "links_table"]
-
-
-def _seconds(instance: Any, attribute: Any, value: Any) -> None:
-    if value is None and attribute.name.startswith("latency_to_"):
-        return
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(
-            "Link(%s=...) must be a non-negative finite number of seconds, got %r"
-            % (attribute.name, value)
-        )
 
 
 def _bytes(instance: Any, attribute: Any, value: Any) -> None:
@@ -98,13 +84,17 @@ class Link:
 
     port: Optional[int] = attrs.field(default=None, validator=_port)
     conn: Optional[int] = attrs.field(default=None, validator=_conn)
-    latency: float = attrs.field(default=0.0, validator=_seconds)
-    latency_to_server: Optional[float] = attrs.field(default=None, validator=_seconds)
-    latency_to_client: Optional[float] = attrs.field(default=None, validator=_seconds)
+    latency: float = attrs.field(default=0.0, validator=seconds("Link"))
+    latency_to_server: Optional[float] = attrs.field(
+        default=None, validator=seconds("Link", none_ok=True)
+    )
+    latency_to_client: Optional[float] = attrs.field(
+        default=None, validator=seconds("Link", none_ok=True)
+    )
     capacity: Optional[int] = attrs.field(default=None, validator=_bytes)
     capacity_to_server: Optional[int] = attrs.field(default=None, validator=_bytes)
     capacity_to_client: Optional[int] = attrs.field(default=None, validator=_bytes)
-    accept_latency: float = attrs.field(default=0.0, validator=_seconds)
+    accept_latency: float = attrs.field(default=0.0, validator=seconds("Link"))
 
     def matches(self, port: Optional[int], conn: Optional[int]) -> bool:
         return (self.port is None or self.port == port) and (
