@@ -19,7 +19,7 @@ import errno
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 from fake_net._errors import SimulationError, oserror
-from fake_net._waits import _NO_SPURIOUS, SPIN_WAITS
+from fake_net._waits import _NO_SPURIOUS
 
 if TYPE_CHECKING:  # pragma: no cover
     from fake_net._network import FakeNetwork
@@ -222,15 +222,7 @@ class FakePoller:
             return net._wait_on(timeout, collect, _NO_SPURIOUS)
         net._idle = 0
         if timers and not net._passive:
-            if net._activity != net._spin_mark:
-                net._spin_mark = net._activity
-                net._spins = 0
-            else:
-                net._spins += 1
-                if net._spins >= SPIN_WAITS:
-                    net._spins = 0
-                    net._advance_to(timers[0][0])
-                    result, _ = collect(_NO_SPURIOUS)
+            return net._spin_check(timers, collect, _NO_SPURIOUS, result)
         return result
 
     def _set_interest(self, fds: List[Any], masks: List[int]) -> List[Any]:

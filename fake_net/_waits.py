@@ -108,17 +108,27 @@ class _Waits:
         if ready:
             self._idle = 0
             if timers and not self._passive:
-                if self._activity != self._spin_mark:
-                    self._spin_mark = self._activity
-                    self._spins = 0
-                else:
-                    self._spins += 1
-                    if self._spins >= SPIN_WAITS:
-                        self._spins = 0
-                        self._advance_to(timers[0][0])
-                        result, _ = collect(spurious)
+                return self._spin_check(timers, collect, spurious, result)
             return result
         return self._wait_on(timeout, collect, spurious)
+
+    def _spin_check(
+        self, timers: List[Any], collect: Any, spurious: Any, result: Any
+    ) -> Any:
+        """A wait that found something ready while timers are pending: after
+        SPIN_WAITS such waits with no I/O between them, time moves to the
+        next timer (a loop that never blocks still sees time pass), and
+        readiness is collected again; else ``result`` as it is."""
+        if self._activity != self._spin_mark:
+            self._spin_mark = self._activity
+            self._spins = 0
+            return result
+        self._spins += 1
+        if self._spins < SPIN_WAITS:
+            return result
+        self._spins = 0
+        self._advance_to(timers[0][0])
+        return collect(spurious)[0]
 
     def _wait_on(
         self,
