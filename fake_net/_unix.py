@@ -97,7 +97,32 @@ def _close_name(net: "FakeNetwork", sock: Any) -> None:
         net._unix_release(key, sock)
 
 
-class UnixStreamSocket(FakeSocket):
+class _UnixName:
+    """What both Unix socket types do alike with their name: bind() takes a
+    path or abstract name (once), getsockname() gives it ('' unbound)."""
+
+    __slots__ = ()
+
+    # From the socket class it is mixed into.
+    net: Any
+    fd: Optional[int]
+    local: Any
+    _check_open: Callable[[], None]
+
+    def getsockname(self) -> Any:
+        self._check_open()
+        return self.local if self.local is not None else ""
+
+    def bind(self, address: Any) -> None:
+        key = unix_address("bind", address)
+        self._check_open()
+        if self.local is not None:
+            raise oserror(errno.EINVAL)
+        self.net._unix_bind(self, key)
+        self.net._log_event("bind", self.fd, (self.local,))
+
+
+class UnixStreamSocket(_UnixName, FakeSocket):
     """An AF_UNIX stream socket (``net.socket(AF_UNIX, SOCK_STREAM)``)."""
 
     __slots__ = ()
@@ -113,23 +138,11 @@ class UnixStreamSocket(FakeSocket):
     def ports(self) -> Tuple[int, ...]:
         return ()  # no ports: a rule matching a port never matches a Unix socket
 
-    def getsockname(self) -> Any:
-        self._check_open()
-        return self.local if self.local is not None else ""
-
     def getpeername(self) -> Any:
         self._check_open()
         if self.state != "connected" or self.peer is None:
             raise oserror(errno.ENOTCONN)
         return self.remote if self.remote is not None else ""
-
-    def bind(self, address: Any) -> None:
-        key = unix_address("bind", address)
-        self._check_open()
-        if self.local is not None:
-            raise oserror(errno.EINVAL)
-        self.net._unix_bind(self, key)
-        self.net._log_event("bind", self.fd, (self.local,))
 
     def listen(self, backlog: int = 128) -> None:
         self._check_open()
@@ -308,7 +321,7 @@ def _peer_gone(sock: FakeSocket, err: int) -> None:
     sock._refresh()
 
 
-class UnixDatagramSocket(DatagramSocket):
+class UnixDatagramSocket(_UnixName, DatagramSocket):
     """An AF_UNIX datagram socket (``net.socket(AF_UNIX, SOCK_DGRAM)``)."""
 
     __slots__ = ("peer",)
@@ -326,23 +339,11 @@ class UnixDatagramSocket(DatagramSocket):
             self.remote,
         )
 
-    def getsockname(self) -> Any:
-        self._check_open()
-        return self.local if self.local is not None else ""
-
     def getpeername(self) -> Any:
         self._check_open()
         if self.peer is None:
             raise oserror(errno.ENOTCONN)
         return self.remote if self.remote is not None else ""
-
-    def bind(self, address: Any) -> None:
-        key = unix_address("bind", address)
-        self._check_open()
-        if self.local is not None:
-            raise oserror(errno.EINVAL)
-        self.net._unix_bind(self, key)
-        self.net._log_event("bind", self.fd, (self.local,))
 
     def connect_ex(self, address: Any) -> int:
         key = unix_address("connect", address)
