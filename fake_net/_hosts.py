@@ -774,8 +774,7 @@ def _vanish(sock: Any) -> None:
     """A socket of a crashed host: it takes nothing in and sends nothing."""
     sock.cut = True
     sock.state = "closed"
-    sock.rbuf.clear()
-    sock.rhead = None
+    sock.rbuf = b""
 
 
 def default_host(name: str, ip: str) -> Host:

@@ -196,8 +196,7 @@ class _Injector(_Coverage):
                 continue
             before = data[: offset - start]
             if before:
-                victim.rbuf += before
-                victim.received += len(before)
+                victim._append(before)
             self._fire(index, fault, victim, offset)
             self._stream_effect(fault, victim)
             if victim.cut:

@@ -108,7 +108,7 @@ class RemoteServer:
             server = self.conns[k - 1]
             if server is not None and server.rbuf:
                 self._received.setdefault(k, bytearray()).extend(server.rbuf)
-                server.rbuf.clear()
+                server.rbuf = b""
 
     def _act(self, k: int, action: str, data: bytes) -> None:
         server = self.conns[k - 1]

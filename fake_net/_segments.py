@@ -43,9 +43,7 @@ class _Segments:
     state: str
     conn: Optional[int]
     side: Optional[str]
-    rbuf: bytearray
-    rhead: Optional[bytes]
-    rhead_at: int
+    rbuf: Any  # b"", one segment's bytes, or a bytearray (FakeSocket.rbuf)
     inflight: int
     last_arrival: float
     received: int
@@ -138,10 +136,7 @@ class _Segments:
                     peer._reset_by_peer()
             return
         if data:
-            rbuf = self.rbuf
-            self.rhead = None if rbuf or type(data) is not bytes else data
-            rbuf += data
-            self.rhead_at = self.received = self.received + len(data)
+            self._append(data)
         if urgent:
             self._urgent_arrives(urgent)
             self._refresh()
@@ -154,6 +149,19 @@ class _Segments:
             if peer.capacity - len(self.rbuf) - self.inflight <= 0 or urgent:
                 peer._refresh()
 
+    def _append(self, data: Any) -> None:
+        """Queue ``data`` after what rbuf holds: an empty queue takes a
+        bytes segment as it is (no copy); a second segment makes the queue
+        a bytearray (appends from then on are amortised, not quadratic)."""
+        rbuf = self.rbuf
+        if not rbuf:
+            self.rbuf = data if type(data) is bytes else bytes(data)
+        else:
+            if type(rbuf) is bytes:
+                rbuf = self.rbuf = bytearray(rbuf)
+            rbuf += data
+        self.received += len(data)
+
     def _urgent_arrives(self, byte: bytes) -> None:
         """A new urgent byte arrives after everything now in rbuf."""
         mark = self.oob_mark
@@ -161,8 +169,10 @@ class _Segments:
             # Linux (tcp_check_urg): the previous urgent byte, not at the
             # read position, stays in the stream as normal data; at the
             # read position it is dropped.
-            self.rbuf[mark:mark] = self.oob_byte
-            self.rhead = None  # rbuf is no longer the one segment
+            rbuf = self.rbuf
+            if type(rbuf) is bytes:
+                rbuf = self.rbuf = bytearray(rbuf)
+            rbuf[mark:mark] = self.oob_byte
         self.oob = self.oob_byte = byte
         self.oob_mark = len(self.rbuf)
 

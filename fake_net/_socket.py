@@ -54,8 +54,6 @@ class FakeSocket(_Segments, _SocketIO):
         "opts",
         "peer",
         "rbuf",
-        "rhead",
-        "rhead_at",
         "inflight",
         "last_arrival",
         "eof_in",
@@ -97,13 +95,12 @@ class FakeSocket(_Segments, _SocketIO):
         self.timeout: Optional[float] = None  # blocking, as a new real socket
         self.opts: Dict[Tuple[int, int], Any] = {}
         self.peer: Optional[FakeSocket] = None
-        self.rbuf = bytearray()
-        # The bytes object rbuf holds, when it holds exactly one segment
-        # (delivered into an empty rbuf): a recv() that takes it all returns
-        # it as is, no copy.  Valid only while received == rhead_at (every
-        # append moves received; rbuf emptied here sets it to None).
-        self.rhead: Optional[bytes] = None
-        self.rhead_at = 0
+        # The receive queue: b"" when empty; the segment itself (a bytes
+        # object, no copy) while it holds one segment; a bytearray once a
+        # second segment joins it or a read takes part of it.  So a recv()
+        # that takes one whole segment returns the sender's own bytes, and
+        # emptying the queue is one assignment (see _Segments._append).
+        self.rbuf: Any = b""
         self.inflight = 0  # bytes sent to us, not yet delivered
         self.last_arrival = 0.0  # when our last segment reaches the peer
         self.eof_in = False  # the peer shut down its sending side (FIN seen)
@@ -316,8 +313,7 @@ class FakeSocket(_Segments, _SocketIO):
         self.remote = None
         self.eof_in = self.shut_rd = self.shut_wr = False
         self.cut = self.dead_link = self.ever_connected = False
-        self.rbuf.clear()
-        self.rhead = None
+        self.rbuf = b""
         self.oob = None
         self.oob_mark = None
         self.oob_byte = b""
@@ -421,9 +417,13 @@ class FakeSocket(_Segments, _SocketIO):
                 # bits _revents() gives, see _refresh).
                 self.last_arrival = now
                 prbuf = peer.rbuf
-                peer.rhead = None if prbuf else chunk
-                prbuf += chunk
-                peer.rhead_at = peer.received = peer.received + k
+                if not prbuf:
+                    peer.rbuf = chunk  # the one segment: kept, not copied
+                else:
+                    if type(prbuf) is bytes:  # a bytearray from now on
+                        prbuf = peer.rbuf = bytearray(prbuf)
+                    prbuf += chunk
+                peer.received += k
                 pfd = peer.fd
                 if pfd is not None:
                     ready = net._ready
@@ -529,11 +529,8 @@ class FakeSocket(_Segments, _SocketIO):
             and not net._recv_rules
         ):
             # The common case: the whole buffer, no urgent mark, no rule.
-            data = self.rhead  # type: ignore[assignment]
-            if data is None or self.rhead_at != self.received:
-                data = bytes(rbuf)
-            self.rhead = None
-            rbuf.clear()
+            data = rbuf if type(rbuf) is bytes else bytes(rbuf)
+            self.rbuf = b""
             ready = net._ready
             if not (self.eof_in or self.shut_rd or self.state == "closed"):
                 # IN goes, nothing else changes (the incremental form of
@@ -583,16 +580,16 @@ class FakeSocket(_Segments, _SocketIO):
             if mark is not None:
                 self.oob_mark = mark - k
             if k == len(rbuf):
-                data = self.rhead  # type: ignore[assignment]
-                if data is None or self.rhead_at != self.received:
-                    data = bytes(rbuf)
-                self.rhead = None
-                rbuf.clear()
+                data = rbuf if type(rbuf) is bytes else bytes(rbuf)
+                self.rbuf = b""
                 self._refresh()  # IN may go
             else:
+                if type(rbuf) is bytes:
+                    # Read in parts from now on: a bytearray, whose front
+                    # a del takes off without copying the rest each time.
+                    rbuf = self.rbuf = bytearray(rbuf)
                 data = bytes(memoryview(rbuf)[:k])
                 del rbuf[:k]
-                self.rhead = None
             net._activity += 1
             if net.record:
                 log = net._log
@@ -716,8 +713,7 @@ class FakeSocket(_Segments, _SocketIO):
             if peer.fd is not None:
                 peer._refresh()  # a send now draws an RST: it will not block
         self.state = "closed"
-        self.rbuf.clear()
-        self.rhead = None
+        self.rbuf = b""
 
     def detach(self) -> int:
         fd = self.fileno()

@@ -111,7 +111,7 @@ class _SocketIO:
     _check_open: Callable[[], None]
     _real_close: Callable[[], None]
     state: str
-    rbuf: bytearray
+    rbuf: Any  # see FakeSocket.rbuf
     eof_in: bool
     oob: Optional[bytes]
     oob_mark: Optional[int]

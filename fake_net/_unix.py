@@ -273,8 +273,7 @@ class UnixStreamSocket(_UnixName, FakeSocket):
         elif self.state == "connected" and self.peer is not None:
             _peer_gone(self.peer, errno.ECONNRESET if self.rbuf else 0)
         self.state = "closed"
-        self.rbuf.clear()
-        self.rhead = None
+        self.rbuf = b""
 
     def _revents(self) -> int:
         """Readiness as Linux's unix_poll computes it."""
