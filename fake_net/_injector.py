@@ -56,6 +56,7 @@ class _Injector(_Coverage):
     _stream_rules: bool
     _connect_rules: bool
     _wait_rules: bool
+    _replan: Callable[[], None]  # FakeNetwork._replan: the rule flags changed
     # Datagram rules: a class-level default, so that a network made before
     # any is installed pays one attribute test per datagram and nothing else.
     _datagram_rules: bool = False
@@ -105,6 +106,7 @@ class _Injector(_Coverage):
                 self._held = {}
                 self._held_seq = 0
             self._datagram_rules = True
+        self._replan()
 
     def _rule_applies(
         self,

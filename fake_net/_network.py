@@ -229,8 +229,6 @@ class FakeNetwork(
         self._fired: Dict[Tuple[int, int, str], bool] = {}
         self._send_rules = self._recv_rules = self._deliver_rules = False
         self._stream_rules = self._connect_rules = self._wait_rules = False
-        for fault in faults:
-            self.add_fault(fault)
         # The cost model (fake_net._cost): None, off, costs nothing.  When
         # set, every wait goes the way of wait rules (_wait_ready), where
         # the clock moves by cost.wait; send and recv test it once.
@@ -241,6 +239,8 @@ class FakeNetwork(
         self._cost: Optional[Cost] = cost
         if cost is not None:
             self._wait_rules = True
+        for fault in faults:
+            self.add_fault(fault)
         # Links (fake_net._links): latency and capacity per port or
         # connection; empty, off.  Data latency goes the way of delivery
         # rules (_Segments._transmit), by connection number.
@@ -253,6 +253,22 @@ class FakeNetwork(
         self._hosts: Optional[HostTable] = None
         self._host_ctx: Optional[Host] = None
         self._setup_hosts(hosts, host_links)
+        self._replan()
+
+    def _replan(self) -> None:
+        """Set ``_plain``, the one flag a TCP send() and recv() test for
+        the common case: no send, recv, delivery or stream rule, no cost
+        model, no world owning the sockets (no thread to check), so data
+        go from buffer to buffer at once.  Called wherever one of those
+        changes (the rule flags only ever turn on)."""
+        self._plain = not (
+            self._send_rules
+            or self._recv_rules
+            or self._deliver_rules
+            or self._stream_rules
+            or self._cost is not None
+            or self._world_thread is not None
+        )
 
     def __repr__(self) -> str:
         return "FakeNetwork(seed=%r, now=%g, sockets=%d)" % (
@@ -374,6 +390,7 @@ class FakeNetwork(
         if table is None:
             table = self._hosts = HostTable(self)
             self._deliver_rules = True  # segments go the way of _transmit
+            self._replan()
         return table
 
     def _setup_hosts(self, hosts: Sequence[Host], links: Sequence[HostLink]) -> None:

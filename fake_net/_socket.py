@@ -346,9 +346,12 @@ class FakeSocket(_Segments, _SocketIO):
         net = self.net
         if self.fd is None:  # _check_open(), inlined on this hot path
             raise oserror(errno.EBADF)
-        owner = net._world_thread
-        if owner is not None and owner != _get_ident():
-            raise net._wrong_thread("send() on simulated fd %d" % self.fd)
+        # No rule, cost model or world thread to consult (FakeNetwork._replan).
+        plain = net._plain
+        if not plain:
+            owner = net._world_thread
+            if owner is not None and owner != _get_ident():
+                raise net._wrong_thread("send() on simulated fd %d" % self.fd)
         if flags and flags & ~_SEND_FLAGS:
             raise _unsimulated("send", flags & ~_SEND_FLAGS, _SEND_FLAGS)
         if self.err:
@@ -374,7 +377,7 @@ class FakeSocket(_Segments, _SocketIO):
         if room <= 0:
             return self._send_blocked(data, flags)
         k = n if n <= room else room
-        if net._send_rules:
+        if not plain and net._send_rules:
             cap = net._fault_verdict("send", self, k)
             if cap is not None:
                 k = cap
@@ -401,11 +404,15 @@ class FakeSocket(_Segments, _SocketIO):
                 log.append((now, "send", self.fd, n, k, chunk))  # type: ignore[arg-type]
                 if len(log) > net._log_high:
                     net._trim_log()
+            # (Plain, nothing is ever in flight: no rule delays a segment.)
             if (
-                net._deliver_rules
-                or net._stream_rules
-                or peer.inflight
-                or self.last_arrival > now
+                not plain
+                and (
+                    net._deliver_rules
+                    or net._stream_rules
+                    or peer.inflight
+                    or self.last_arrival > now
+                )
                 or peer.cut
                 or (peer.shut_rd and peer.shut_wr)
             ):
@@ -433,9 +440,10 @@ class FakeSocket(_Segments, _SocketIO):
         if k >= room:
             # The connection is full (in flight or buffered): POLLOUT goes.
             self._refresh()
-        cost = net._cost
-        if cost is not None and cost.send:
-            net._advance_to(net.now + cost.send)  # the cost model (_cost)
+        if not plain:
+            cost = net._cost
+            if cost is not None and cost.send:
+                net._advance_to(net.now + cost.send)  # the cost model (_cost)
         return k
 
     def _send_to_dead_peer(self, view: Any, n: int) -> int:
@@ -516,9 +524,11 @@ class FakeSocket(_Segments, _SocketIO):
         if fd is None:  # _check_open(), inlined on this hot path
             raise oserror(errno.EBADF)
         net = self.net
-        owner = net._world_thread
-        if owner is not None and owner != _get_ident():
-            raise net._wrong_thread("recv() on simulated fd %d" % fd)
+        plain = net._plain  # see send()
+        if not plain:
+            owner = net._world_thread
+            if owner is not None and owner != _get_ident():
+                raise net._wrong_thread("recv() on simulated fd %d" % fd)
         if flags:
             return self._recv_flags(bufsize, flags)
         rbuf = self.rbuf
@@ -526,7 +536,7 @@ class FakeSocket(_Segments, _SocketIO):
             rbuf
             and len(rbuf) <= bufsize
             and self.oob_mark is None
-            and not net._recv_rules
+            and (plain or not net._recv_rules)
         ):
             # The common case: the whole buffer, no urgent mark, no rule.
             data = rbuf if type(rbuf) is bytes else bytes(rbuf)
@@ -559,9 +569,10 @@ class FakeSocket(_Segments, _SocketIO):
                 # write needs its readiness computed again.
                 if pfd is not None and not ready.get(pfd, 0) & OUT:
                     peer._refresh()
-            cost = net._cost
-            if cost is not None and cost.recv:
-                net._advance_to(net.now + cost.recv)  # the cost model (_cost)
+            if not plain:
+                cost = net._cost
+                if cost is not None and cost.recv:
+                    net._advance_to(net.now + cost.recv)  # the cost model (_cost)
             return data
         mark = self.oob_mark
         if mark == 0:

@@ -121,6 +121,10 @@ class _ReplayWorld(_Loops):
             self._in_world = False
             leave_world(self)  # type: ignore[arg-type]
 
+    def _replan(self) -> None:
+        """The world calls this when its owner thread changes (a
+        FakeNetwork switches its sockets' fast path); a replay has none."""
+
     # -- descriptors ---------------------------------------------------------------
 
     @property

@@ -327,6 +327,7 @@ def enter_world(net: "FakeNetwork") -> None:
         raise
     _state._world = w
     net._world_thread = w.thread  # its sockets refuse other threads
+    net._replan()
 
 
 def _restore(w: _World) -> None:
@@ -342,4 +343,5 @@ def leave_world(net: "FakeNetwork") -> None:
         return
     _state._world = None
     net._world_thread = None
+    net._replan()
     _restore(w)
