@@ -37,6 +37,29 @@ _VIEW_FDS = 64
 _VIEWS = 16
 
 
+# The common case's answers (see wait) as tables indexed [interest][revents]:
+# on 3.11 and 3.13 an index into a tuple is a specialized instruction, the
+# & of two ints a generic call.  Readiness holds only the five bits above
+# (what the network's _set_ready is given); an interest with bits beyond
+# IN|PRI|OUT (a program's own poll() masks) takes the full wait instead.
+def _select_case(m: int, rev: int) -> int:
+    """1: readable, 2: exceptional, 3: both, 4: the core wants to write
+    to it and ERR is up (the full wait lists writers), 0: none."""
+    if m & OUT and rev & ERR:
+        return 4
+    readable = 1 if m & IN and rev & _READ_SET else 0
+    return readable | (2 if m & PRI and rev & PRI else 0)
+
+
+_SELECT_CASE = tuple(
+    tuple(_select_case(m, rev) for rev in range(32)) for m in range(8)
+)
+# poll/epoll: the events reported for an interest (ERR and HUP always are).
+_POLL_EVENTS = tuple(
+    tuple(rev & (m | ERR | HUP) for rev in range(32)) for m in range(8)
+)
+
+
 def _foreign(net: "FakeNetwork", fd: int) -> SimulationError:
     """A descriptor this network never made, in a wait on it: name it."""
     where = ""
@@ -74,8 +97,13 @@ class FakePoller:
         self._generation = -1
         self._invalid: List[int] = []
         self._too_big = False
+        # Whether the common case is out of reach for the interest now:
+        # writers to look at, invalid descriptors, one past FD_SETSIZE, or
+        # masks beyond IN|PRI|OUT (set by _wait).
+        self._slow = True
+        self._wide = False
         # The descriptors of the last change, and a view (interest, want_out,
-        # too_big, generation at which no fd of it was invalid, else -1) per
+        # too_big, generation at which no fd of it was invalid, else -1, wide) per
         # tuple of masks seen with them: a channel whose writable() turns on
         # and off switches between two views instead of building them anew.
         self._fds: List[Any] = []
@@ -100,9 +128,7 @@ class FakePoller:
         if (
             changed
             or self._generation != net._generation
-            or self._want_out
-            or self._invalid
-            or self._too_big
+            or self._slow
             or net._timers
             or net._wait_rules
         ):
@@ -116,28 +142,33 @@ class FakePoller:
         step = net.steps + 1
         if step > net._step_limit:
             return self._wait(fds, masks, changed, reset, timeout)
-        # The bits as literals (a constant load is cheaper than a global
-        # one): IN=1, PRI=2, OUT=4, ERR=8, HUP=16; _READ_SET=25.
         if self._select:
             # The lists that stay empty are one shared empty tuple (the
             # callers only iterate them): no list is made for them.
             r: Any = _NONE
             e: Any = _NONE
+            case = _SELECT_CASE
             for fd, rev in net._rready.items():
                 m = interest.get(fd)
                 if m:
-                    if m & 1 and rev & 25:
+                    c = case[m][rev]
+                    if c == 1:
                         if r:
                             r.append(fd)
                         else:
                             r = [fd]
-                    if m & 2 and rev & 2:
+                    elif c:
+                        if c == 4:
+                            break  # a writer: the full wait builds that list
+                        if c == 3:
+                            if r:
+                                r.append(fd)
+                            else:
+                                r = [fd]
                         if e:
                             e.append(fd)
                         else:
                             e = [fd]
-                    if m & 4 and rev & 8:
-                        break  # a writer: the full wait builds that list
             else:
                 if r or e:
                     net.steps = step
@@ -149,10 +180,11 @@ class FakePoller:
                     return r, _NONE, e
             return self._wait(fds, masks, changed, reset, timeout)
         result = []
+        events = _POLL_EVENTS
         for fd, rev in net._rready.items():
             m = interest.get(fd)
             if m:
-                m = rev & (m | 24)
+                m = events[m][rev]
                 if m:
                     result.append((fd, m))
         if result:
@@ -182,7 +214,7 @@ class FakePoller:
             if view is None:
                 view = self._set_interest(fds, masks)
             self._view = view
-            self._interest, self._want_out, self._too_big, clean = view
+            self._interest, self._want_out, self._too_big, clean, wide = view
             # Which fds are invalid is known while the generation is the
             # one at which none of this view's was; else it is computed below.
             if clean == net._generation:
@@ -190,7 +222,9 @@ class FakePoller:
                 self._generation = clean
             else:
                 self._generation = -1
+            self._wide = wide
         if self._too_big:
+            self._slow = True
             raise ValueError("filedescriptor out of range in select()")
         if self._generation != net._generation:
             objects = net._objects
@@ -204,6 +238,7 @@ class FakePoller:
             for fd in self._invalid:
                 if isinstance(fd, int) and fd >= 0 and not net._ever_made(fd):
                     raise _foreign(net, fd)
+        self._slow = bool(self._want_out or self._invalid or self._wide)
         if self._invalid and self._select:
             # select() refuses a descriptor that is not open.
             raise oserror(errno.EBADF)
@@ -241,6 +276,7 @@ class FakePoller:
             # Linux): CPython raises ValueError while building the fd_set.
             self._select and any(fd >= FD_SETSIZE for fd in interest),
             -1,
+            any(m & ~7 for m in interest.values()),  # see _SELECT_CASE
         ]
         if small and len(self._views) < _VIEWS:
             self._views[tuple(masks)] = view

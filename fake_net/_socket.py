@@ -435,7 +435,11 @@ class FakeSocket(_Segments, _SocketIO):
                 if pfd is not None:
                     ready = net._ready
                     mask = ready.get(pfd, 0)
-                    if not mask & IN:
+                    # (OUT alone, the usual mask, compared first: an int
+                    # comparison is cheaper than the & of two ints.)
+                    if mask == 4:  # OUT
+                        ready[pfd] = net._rready[pfd] = 5  # OUT | IN
+                    elif not mask & IN:
                         ready[pfd] = net._rready[pfd] = mask | IN
         if k >= room:
             # The connection is full (in flight or buffered): POLLOUT goes.
@@ -546,7 +550,10 @@ class FakeSocket(_Segments, _SocketIO):
                 # IN goes, nothing else changes (the incremental form of
                 # _refresh: see _revents).
                 mask = ready.get(fd, 0)
-                if mask & IN:
+                if mask == 5:  # IN | OUT, the usual mask (see send)
+                    ready[fd] = 4  # OUT
+                    net._rready.pop(fd, None)
+                elif mask & IN:
                     mask ^= IN
                     if mask & ~OUT:
                         ready[fd] = net._rready[fd] = mask
@@ -567,8 +574,10 @@ class FakeSocket(_Segments, _SocketIO):
                 pfd = peer.fd
                 # Room opened for the peer: only a peer that could not
                 # write needs its readiness computed again.
-                if pfd is not None and not ready.get(pfd, 0) & OUT:
-                    peer._refresh()
+                if pfd is not None:
+                    pmask = ready.get(pfd, 0)
+                    if pmask != 4 and not pmask & OUT:  # (4: OUT)
+                        peer._refresh()
             if not plain:
                 cost = net._cost
                 if cost is not None and cost.recv:

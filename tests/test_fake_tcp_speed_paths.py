@@ -9,6 +9,10 @@ the thread check applies to the very next call.
 
 from __future__ import annotations
 
+import errno
+import random
+import socket
+import struct
 import threading
 
 import pytest
@@ -114,3 +118,122 @@ def test_the_world_turns_the_fast_path_off_and_back_on():
     assert net._plain is True
     assert a.send(b"y") == 1
     assert b.recv(10) == b"y"
+
+
+# -- the poller's common case (its answers from tables) ----------------------
+
+
+def _oracle(net, method, fds, masks):
+    """What a wait answers, from each socket's own _revents()."""
+    live = {fd: net._objects[fd]._revents() for fd in fds if fd in net._objects}
+    wanted = [(fd, m) for fd, m in zip(fds, masks) if m]
+    if method == "select":
+        if any(fd not in live for fd, _ in wanted):
+            return ("OSError", errno.EBADF)
+        r = [fd for fd, m in wanted if m & 1 and live[fd] & (1 | 8 | 16)]
+        w = [fd for fd, m in wanted if m & 4 and live[fd] & (4 | 8)]
+        e = [fd for fd, m in wanted if m & 2 and live[fd] & 2]
+        return (r, w, e)
+    out = []
+    for fd, m in wanted:
+        bits = 32 if fd not in live else live[fd] & (m | 8 | 16)
+        if bits:
+            out.append((fd, bits))
+    return sorted(out)
+
+
+def _answer(poller, fds, masks, changed):
+    try:
+        got = poller.wait(fds, masks, changed, [], 0.0)
+    except OSError as e:
+        return ("OSError", e.errno)
+    if isinstance(got, list):
+        return sorted(got)
+    return tuple(list(x) for x in got)
+
+
+def _tcp_step(rng, net, socks):
+    a = rng.choice(socks)
+    if a.fd is None:
+        return
+    what = rng.random()
+    try:
+        if what < 0.35:
+            a.send(b"x" * rng.choice([1, 10, 4096, 70000]))
+        elif what < 0.65:
+            a.recv(rng.choice([1, 100, 100000]))
+        elif what < 0.72:
+            a.send(b"!", socket.MSG_OOB)
+        elif what < 0.75:
+            a.shutdown(socket.SHUT_WR)
+        elif what < 0.77:
+            a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            a.close()
+        elif what < 0.79:
+            a.close()
+    except OSError:
+        pass
+
+
+@pytest.mark.parametrize("method", ["select", "poll", "epoll"])
+@pytest.mark.parametrize("seed", range(6))
+def test_the_common_case_answers_as_the_readiness_says(method, seed):
+    # Interest kept from one wait to the next (changed=False: the tables'
+    # path) against each socket's own _revents(), after random TCP traffic
+    # (data, urgent bytes, FINs, RSTs, closes) between four pairs.
+    rng = random.Random(seed)
+    net = FakeNetwork(seed=seed, record=False)
+    socks = []
+    for _ in range(4):
+        socks.extend(_pair(net))
+    fds = [s.fd for s in socks]
+    kept = net.poller(method)
+    choices = [[3] * 8, [1, 2, 3, 1, 2, 3, 1, 2], [3, 3, 0, 3, 1, 3, 3, 3],
+               [7, 3, 3, 3, 3, 3, 3, 7], [6, 2, 0, 3, 7, 3, 5, 1]]
+    masks = choices[0]
+    assert _answer(kept, fds, masks, True) is not None
+    fast = 0
+    for _ in range(300):
+        _tcp_step(rng, net, socks)
+        live = [s.fd for s in socks if s.fd is not None]
+        if live != fds or rng.random() < 0.05:
+            # A close (its descriptor leaves the interest, as del_channel
+            # takes it out of the map) or another interest.
+            fds = live
+            masks = rng.choice(choices)[: len(fds)]
+            got = _answer(kept, fds, masks, True)
+        else:
+            fast += not kept._slow and kept._generation == net._generation
+            got = _answer(kept, fds, masks, False)
+        want = _oracle(net, method, fds, masks)
+        if want in ([], ([], [], [])):
+            continue  # nothing ready: the wait's answer is empty too
+        if method != "select":
+            got = [(fd, ev) for fd, ev in got]
+        assert got == (list(want) if method != "select" else tuple(want)), masks
+    assert fast > 50, "the common case was hardly ever taken (%d)" % fast
+
+
+def test_the_tables_are_the_bit_rules():
+    from fake_net import _poller
+
+    for m in range(8):
+        for rev in range(32):
+            case = _poller._SELECT_CASE[m][rev]
+            assert bool(case & 4) == bool(m & 4 and rev & 8)
+            if not case & 4:
+                assert bool(case & 1) == bool(m & 1 and rev & (1 | 8 | 16))
+                assert bool(case & 2) == bool(m & 2 and rev & 2)
+            assert _poller._POLL_EVENTS[m][rev] == rev & (m | 8 | 16)
+
+
+def test_masks_beyond_in_pri_out_take_the_full_wait():
+    # A program's own poll() may ask for POLLRDNORM (64) and such: the
+    # tables stop at IN|PRI|OUT, so such an interest is answered in full.
+    net = FakeNetwork(record=False)
+    a, b = _pair(net)
+    poller = net.poller("poll")
+    a.send(b"hi")
+    assert poller.wait([b.fd], [1 | 64], True, [], 0.0) == [(b.fd, 1)]
+    assert poller._slow
+    assert poller.wait([b.fd], [1 | 64], False, [], 0.0) == [(b.fd, 1)]
