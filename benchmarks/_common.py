@@ -7,12 +7,47 @@ tables and keeps runs bounded.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
+import os
+import platform
 import resource
 import signal
 import socket
 import statistics
+import sysconfig
+import warnings
 
 HOST = "127.0.0.1"
+
+
+def _load_file(path):
+    """A module run from ``path``, not left in sys.modules."""
+    spec = importlib.util.spec_from_file_location("asyncore", path)
+    module = importlib.util.module_from_spec(spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.11's stdlib
+        spec.loader.exec_module(module)
+    return module
+
+
+def load_peer():
+    """``(name, module)`` of the comparison peer, the stdlib's asyncore or
+    (3.12+) pyasyncore, loaded by file name: a plain ``import asyncore``
+    would find the repository root's asyncore.py, which is asyncore_sim's
+    own (the root is first on sys.path for the scripts).  ImportError, with
+    what to install, when there is none."""
+    stdlib_file = os.path.join(sysconfig.get_paths()["stdlib"], "asyncore.py")
+    if os.path.isfile(stdlib_file):
+        return "stdlib", _load_file(stdlib_file)
+    try:
+        dist = importlib.metadata.distribution("pyasyncore")
+    except importlib.metadata.PackageNotFoundError:
+        raise ImportError(
+            "Python %s has no stdlib asyncore; install the comparison peer, "
+            "pyasyncore: pip install '.[bench]'" % platform.python_version()
+        ) from None
+    return "pyasyncore", _load_file(str(dist.locate_file("asyncore/__init__.py")))
 
 
 def make_classes(mod):

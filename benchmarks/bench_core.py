@@ -55,7 +55,6 @@ import os
 import platform
 import socket
 import sys
-import sysconfig
 import time
 import warnings
 
@@ -65,33 +64,16 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 
-def _load_file(path):
-    """A module run from ``path``, not left in sys.modules."""
-    spec = importlib.util.spec_from_file_location("asyncore", path)
-    module = importlib.util.module_from_spec(spec)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # 3.11's stdlib
-        spec.loader.exec_module(module)
-    return module
+# The comparison peer (the stdlib's asyncore, or pyasyncore on 3.12+),
+# loaded by file name: see _common.load_peer.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import load_peer  # noqa: E402
 
+try:
+    PEER, std_asyncore = load_peer()
+except ImportError as e:
+    sys.exit("bench_core: %s" % e)
 
-def load_peer():
-    """``(name, module)`` of the comparison peer, loaded by file name: the
-    repository root, first on sys.path, has a top-level asyncore.py that is
-    asyncore_sim's own."""
-    stdlib_file = os.path.join(sysconfig.get_paths()["stdlib"], "asyncore.py")
-    if os.path.isfile(stdlib_file):
-        return "stdlib", _load_file(stdlib_file)
-    try:
-        dist = importlib.metadata.distribution("pyasyncore")
-    except importlib.metadata.PackageNotFoundError:
-        sys.exit("bench_core: Python %s has no stdlib asyncore; install the "
-                 "comparison peer, pyasyncore: pip install '.[bench]'"
-                 % platform.python_version())
-    return "pyasyncore", _load_file(str(dist.locate_file("asyncore/__init__.py")))
-
-
-PEER, std_asyncore = load_peer()
 
 with warnings.catch_warnings(record=True) as _import_warnings:
     # With pyasyncore installed, `import asyncore_sim` warns that the
