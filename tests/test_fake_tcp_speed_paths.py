@@ -9,7 +9,6 @@ the thread check applies to the very next call.
 
 from __future__ import annotations
 
-import errno
 import random
 import socket
 import struct
@@ -28,6 +27,7 @@ from fake_net import (
     ShortRead,
     SimulationError,
 )
+from readiness_oracle import oracle
 
 
 def _pair(net):
@@ -123,25 +123,6 @@ def test_the_world_turns_the_fast_path_off_and_back_on():
 # -- the poller's common case (its answers from tables) ----------------------
 
 
-def _oracle(net, method, fds, masks):
-    """What a wait answers, from each socket's own _revents()."""
-    live = {fd: net._objects[fd]._revents() for fd in fds if fd in net._objects}
-    wanted = [(fd, m) for fd, m in zip(fds, masks) if m]
-    if method == "select":
-        if any(fd not in live for fd, _ in wanted):
-            return ("OSError", errno.EBADF)
-        r = [fd for fd, m in wanted if m & 1 and live[fd] & (1 | 8 | 16)]
-        w = [fd for fd, m in wanted if m & 4 and live[fd] & (4 | 8)]
-        e = [fd for fd, m in wanted if m & 2 and live[fd] & 2]
-        return (r, w, e)
-    out = []
-    for fd, m in wanted:
-        bits = 32 if fd not in live else live[fd] & (m | 8 | 16)
-        if bits:
-            out.append((fd, bits))
-    return sorted(out)
-
-
 def _answer(poller, fds, masks, changed):
     try:
         got = poller.wait(fds, masks, changed, [], 0.0)
@@ -205,7 +186,7 @@ def test_the_common_case_answers_as_the_readiness_says(method, seed):
         else:
             fast += not kept._slow and kept._generation == net._generation
             got = _answer(kept, fds, masks, False)
-        want = _oracle(net, method, fds, masks)
+        want = oracle(net, method, fds, masks)
         if want in ([], ([], [], [])):
             continue  # nothing ready: the wait's answer is empty too
         if method != "select":

@@ -27,6 +27,7 @@ import pytest
 from fake_net import FakeNetwork
 from fake_net import _addresses
 from fake_net._datagram import DatagramSocket
+from readiness_oracle import oracle
 
 UDP = (socket.AF_INET, socket.SOCK_DGRAM)
 
@@ -311,25 +312,6 @@ def _answer(poller, fds, masks, changed):
         return ("OSError", e.errno)
 
 
-def _oracle(net, method, fds, masks):
-    """What a wait answers, from each socket's own _revents()."""
-    live = {fd: net._objects[fd]._revents() for fd in fds if fd in net._objects}
-    wanted = [(fd, m) for fd, m in zip(fds, masks) if m]
-    if method == "select":
-        if any(fd not in live for fd, _ in wanted):
-            return ("OSError", errno.EBADF)
-        r = [fd for fd, m in wanted if m & 1 and live[fd] & (1 | 8 | 16)]
-        w = [fd for fd, m in wanted if m & 4 and live[fd] & (4 | 8)]
-        e = [fd for fd, m in wanted if m & 2 and live[fd] & 2]
-        return (r, w, e)
-    out = []
-    for fd, m in wanted:
-        bits = 32 if fd not in live else live[fd] & (m | 8 | 16)
-        if bits:
-            out.append((fd, bits))
-    return sorted(out)
-
-
 def _normal(answer):
     if isinstance(answer, list):
         return sorted(answer)
@@ -379,7 +361,7 @@ def test_a_poller_switching_views_answers_as_a_fresh_one(method, seed):
         got = _answer(kept, fds, masks, True)
         assert got == expect, (masks, [s.fd for s in socks])
         if expect != [] and expect != ([], [], []):  # (nothing ready: time moves)
-            assert _normal(got) == _oracle(net, method, fds, masks), masks
+            assert _normal(got) == oracle(net, method, fds, masks), masks
         # And again without a change (the common case's path).
         if rng.random() < 0.3:
             assert _answer(kept, fds, masks, False) == _answer(fresh, fds, masks, False)
