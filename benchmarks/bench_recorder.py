@@ -39,7 +39,11 @@ instructions  (``--instructions``, where valgrind is installed) instructions
         only inside the run: it is called through itertools.starmap, and
         callgrind collects in starmap_next) at 100 and 600 round trips and
         differenced, so set-up and the row's finish cancel out: a figure the
-        shared machine's noise cannot move.
+        shared machine's noise cannot move.  It includes the one garbage
+        collection that follows each run (the timed runs disable the
+        collector; it runs when they end): what each round trip leaves
+        alive, a kept record, is visited then, as a collection would in a
+        run with the collector on.
 
 Honesty rules as bench_fake.py: one factory makes every dispatcher; every
 row is warmed up once; gc is collected before and disabled during each

@@ -6,13 +6,16 @@ when a wait or sleep returns; nothing recorded depends on ``id()``.
 
 Recording is cheap: each event is kept as a compact tuple (the time, the
 kind, the trace's descriptor, the arguments, the result; a callback keeps
-the dispatcher's class and its answer; a dispatcher's readable() and
-writable() answers of one pass are one record when nothing came between),
+the dispatcher's class and its answer, and the core's recording step puts
+the readable()/writable() records itself, with ``rec._answers``, a call
+fewer each; a plain send or recv keeps its payload alone as its result),
 and its :class:`TraceEvent` is
 built only when ``rec.events`` or ``rec.trace`` is read, its text only when
 it is written (:mod:`._records`).  Readiness texts are cached per poller,
 keyed by the network's descriptors and masks, and forgotten whenever the
-numbering changes.  Where events go:
+numbering changes; the argument tuples that repeat (a wait's, with the
+same timeout object and interest text; a plain send's or recv's size) are
+shared by the records that repeat them.  Where events go:
 
 * by default, all of them stay in memory (``rec.trace``, ``rec.events``);
 * ``stream=`` (a path or an open text file): written to the trace file as
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import collections
 import errno as _errno
+import itertools
 import socket as _socket
 import sys
 from typing import (
@@ -38,7 +42,7 @@ from typing import (
     Callable,
     Deque,
     Dict,
-    Iterator,
+    Iterable,
     List,
     Optional,
     Sequence,
@@ -55,6 +59,7 @@ from asyncore_sim.trace._records import (
     _events,
     _Log,
     _raw,
+    _traffic,
     header_text,
     raw_pieces,
     raw_text,
@@ -76,6 +81,7 @@ __all__ = ["Recorder", "TracingPoller", "TracingSocket", "IncompleteTrace"]
 SPILL = 256
 
 _NOT_YET = sys.maxsize  # a threshold never reached
+_NO_TIMEOUT = object()  # a timeout no wait is given
 
 
 class IncompleteTrace(RuntimeError):
@@ -155,6 +161,9 @@ class Recorder:
         # The core calls rec.callback(...) for every callback: an instance
         # attribute is found sooner than a method on a class with __getattr__.
         self.callback = log.callback  # type: ignore[method-assign]
+        # What the core's recording step puts readable()/writable() answers
+        # with, one record each without a call (see _Log.callback).
+        self._answers = (log, log.put, log.fds.get)
         self._stack: List[Any] = []
 
     def __repr__(self) -> str:
@@ -197,13 +206,14 @@ class Recorder:
                 "for the whole trace" % (keep, keep, self.dropped, self.count, keep)
             )
 
-    def _raws(self) -> Iterator[Raw]:
-        """Every record in memory, oldest first."""
+    def _raws(self) -> Iterable[Raw]:
+        """Every record in memory, oldest first (iterated in C: no
+        generator frame to resume per record)."""
         if self._kept is not None:
-            yield from self._kept
-        else:
-            yield from map(_raw, self._events)
-        yield from self._pending
+            return itertools.chain(self._kept, self._pending)
+        if not self._events:
+            return iter(self._pending)
+        return itertools.chain(map(_raw, self._events), self._pending)
 
     @property
     def events(self) -> List[TraceEvent]:
@@ -426,8 +436,9 @@ class TracingPoller:
         self._select = method == "select"
         self._epoch = self.log.epoch
         self._interest: Optional[str] = None  # the last wait's
+        self._args: Tuple[Any, ...] = (method, _NO_TIMEOUT, None)  # the last wait's
         self._interests: Dict[Any, str] = {}
-        self._answers: Dict[Any, str] = {}
+        self._answers: Dict[Any, Tuple[str]] = {}  # answer -> (its text,)
 
     def _fresh(self) -> None:
         """Forget texts made under another numbering."""
@@ -437,7 +448,7 @@ class TracingPoller:
             self._answers.clear()
             self._epoch = self.log.epoch
 
-    def _remember(self, cache: Dict[Any, str], key: Any, text: str) -> None:
+    def _remember(self, cache: Dict[Any, Any], key: Any, text: Any) -> None:
         self._fresh()  # making the text may have numbered new descriptors
         if len(cache) >= 256:
             cache.clear()
@@ -452,19 +463,24 @@ class TracingPoller:
         timeout: Optional[float],
     ) -> Any:
         log = self.log
-        if self._epoch != log.epoch:
-            self._fresh()
-        interest = self._interest
-        if changed or interest is None:
+        if changed or self._epoch != log.epoch or self._interest is None:
             # (Unchanged means the last wait's descriptors and masks, as the
             # wrapped poller also takes it.)
-            interest = self._interest_text(fds, masks)
-            self._interest = interest
+            if self._epoch != log.epoch:
+                self._fresh()
+            self._interest = self._interest_text(fds, masks)
+        interest = self._interest
+        # The arguments' tuple, shared by the waits that repeat it (the
+        # same timeout object and interest text: equal values of other
+        # types, 1 and 1.0, print apart).
+        args = self._args
+        if args[1] is not timeout or args[2] is not interest:
+            args = self._args = (self.method, timeout, interest)
         try:
             answer = self.inner.wait(fds, masks, changed, reset, timeout)
         except BaseException as e:
             log.tick()
-            log.add("wait", -1, (self.method, timeout, interest), (_err_value(e),))
+            log.add("wait", -1, args, (_err_value(e),))
             raise
         m = log.monotonic()  # log.tick(), inline
         if m != log.last:
@@ -485,14 +501,14 @@ class TracingPoller:
                 key = answer[0]
             else:
                 key = (tuple(fds), tuple(answer))
-            ready = self._answers.get(key)
+            result = self._answers.get(key)
         except TypeError:  # something unhashable in there
-            key = ready = None
-        if ready is None:
-            ready = self._ready_text(fds, answer, self._select)
+            key = result = None
+        if result is None:
+            result = (self._ready_text(fds, answer, self._select),)
             if key is not None:
-                self._remember(self._answers, key, ready)
-        log.put((log.now, "wait", -1, (self.method, timeout, interest), (ready,)))
+                self._remember(self._answers, key, result)
+        log.put((log.now, "wait", -1, args, result))
         if len(log.pending) >= log.limit:
             log.spill()
         return answer
@@ -532,41 +548,6 @@ class TracingPoller:
 
     def close(self) -> None:
         self.inner.close()
-
-
-def _traffic(log: _Log, sock: Any, tfd: int) -> Tuple[Any, Any]:
-    """The recorded ``send`` and ``recv`` of one socket, as closures: the
-    two calls that carry every byte find all they need here, where an
-    attribute of TracingSocket (a class with ``__getattr__``) costs a slow
-    lookup each on CPython 3.11."""
-    put = log.put
-    pending = log.pending
-
-    def send(data: Any, flags: int = 0) -> int:
-        try:
-            n = sock.send(data, flags) if flags else sock.send(data)
-        except BaseException as e:
-            log.add("send", tfd, size_args(len(data), flags), (_err_value(e),))
-            raise
-        args = size_args(len(data), flags) if flags else (len(data),)
-        put((log.now, "send", tfd, args, (n, bytes(data[:n]))))
-        if len(pending) >= log.limit:
-            log.spill()
-        return n  # type: ignore[no-any-return]
-
-    def recv(bufsize: int, flags: int = 0) -> bytes:
-        try:
-            data = sock.recv(bufsize, flags) if flags else sock.recv(bufsize)
-        except BaseException as e:
-            log.add("recv", tfd, size_args(bufsize, flags), (_err_value(e),))
-            raise
-        args = size_args(bufsize, flags) if flags else (bufsize,)
-        put((log.now, "recv", tfd, args, (bytes(data),)))
-        if len(pending) >= log.limit:
-            log.spill()
-        return data  # type: ignore[no-any-return]
-
-    return send, recv
 
 
 # Taken now: inside a simulated world, socket.socket is the world's.

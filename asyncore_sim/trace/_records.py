@@ -3,18 +3,24 @@ streamed to a file as the run goes.
 
 A record is a tuple, ``(time, kind, fd, args, result)``: what a
 :class:`TraceEvent` holds, where a callback's ``args`` is the dispatcher's
-class and ``result`` its answer.  :class:`_Log` keeps the records, with
-the descriptor numbering, as the run goes; :func:`_events` makes their
-events.  (Joining a dispatcher's readable() and writable() answers into one
-record was tried: 8k instructions a round trip dearer kept, 1-3k cheaper
-written, so each answer stays a record.)
+class and ``result`` its answer, and a plain send's or recv's ``result``
+may be its payload alone (see :data:`Raw`).  :class:`_Log` keeps the
+records, with the descriptor numbering, as the run goes (the core's
+recording step puts readable()/writable() records itself, as
+:meth:`_Log.callback` makes them, and a TracingSocket's send and recv are
+the closures of :func:`_traffic`); :func:`_events` makes their events.
+(Joining a dispatcher's readable() and writable() answers into one record
+was tried: 8k instructions a round trip dearer kept, 1-3k cheaper written,
+so each answer stays a record.  Sharing equal records, one tuple for all,
+was tried too: the look-up costs more than the tuples it saves.)
 
 The one spelling of a trace line is :meth:`TraceEvent.line` (values by
 :func:`format_value`); :func:`raw_pieces` writes the same text, byte for
 byte, as ASCII bytes in pieces joined once, from the records without
-building a :class:`TraceEvent`: cached suffixes for callbacks and waits,
-cached heads for send and recv lines, and each payload escaped once for the
-few last seen, by C-level searches and replaces where it is text
+building a :class:`TraceEvent`: whole cached lines for callbacks, cached
+suffixes for waits, cached heads for send and recv lines, and each payload
+escaped once for the few last seen and for those that come again (checked
+whole), by C-level searches and replaces where it is text
 (``codecs.escape_encode``, corrected for the quotes, where it is not).  At
 import, the fast escape is checked against ``format_value``; where it
 differs (another interpreter), ``format_value`` is used.  Tests compare
@@ -29,7 +35,8 @@ closed, as soon as the recording stops.
 
 Rules (deterministic): trace descriptors are numbered lowest free from 3,
 as POSIX allocates; a line depends only on its record; the caches hold
-values, keyed by (type, value), never by ``id()``.
+values, keyed by (type, value) or by values that print alike when they
+compare equal, never by ``id()``.
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ import os
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from asyncore_sim.trace._format import FORMAT_VERSION, TraceEvent, check_header_value
-from asyncore_sim.trace._values import Err, format_value
+from asyncore_sim.trace._values import Err, _err_value, format_value, size_args
 
 __all__ = [
     "Raw",
@@ -56,7 +63,9 @@ MAGIC = "# asyncore-sim trace %d" % FORMAT_VERSION
 
 #: A recorder's record: (time, kind, fd, args, result), where a callback's
 #: ``args`` is the dispatcher's class and ``result`` its answer as a bool
-#: (kept in the trace for readable/writable only).
+#: (kept in the trace for readable/writable only), and a send's or recv's
+#: ``result`` may be its payload alone, flat: ``(len(payload), payload)``
+#: for a send, ``(payload,)`` for a recv (a tuple fewer to keep).
 Raw = Tuple[float, str, int, Any, Any]
 _ANSWERED = frozenset(("readable", "writable"))
 
@@ -67,7 +76,14 @@ def _event(raw: Raw) -> TraceEvent:
         return TraceEvent(
             t, kind, fd, (args.__name__,), (result,) if kind in _ANSWERED else None
         )
+    if result.__class__ is bytes:  # a plain send or recv, flat
+        result = _unflat(kind, result)
     return TraceEvent(t, kind, fd, args, result)
+
+
+def _unflat(kind: str, data: bytes) -> Tuple[Any, ...]:
+    """The result of a flat send or recv record (its payload alone)."""
+    return (len(data), data) if kind == "send" else (data,)
 
 
 def _events(raws: Iterable[Raw]) -> List[TraceEvent]:
@@ -150,6 +166,70 @@ class _Log:
             heapq.heappush(self.free, n)
             self.epoch += 1
         return n
+
+
+def _traffic(log: _Log, sock: Any, tfd: int) -> Tuple[Any, Any]:
+    """The recorded ``send`` and ``recv`` of one socket, as closures: the
+    two calls that carry every byte find all they need here, where an
+    attribute of TracingSocket (a class with ``__getattr__``) costs a slow
+    lookup each on CPython 3.11.  A plain call's arguments, ``(size,)``,
+    are one tuple per size (``_SIZES``): kept records share them."""
+    put = log.put
+    pending = log.pending
+    sizes = _SIZES
+
+    def send(data: Any, flags: int = 0) -> int:
+        try:
+            n = sock.send(data, flags) if flags else sock.send(data)
+        except BaseException as e:
+            log.add("send", tfd, size_args(len(data), flags), (_err_value(e),))
+            raise
+        if flags:
+            args = size_args(len(data), flags)
+        else:
+            size = len(data)
+            args = sizes.get(size)  # type: ignore[assignment]
+            if args is None:
+                args = _size(size)
+        sent = bytes(data[:n])
+        if n.__class__ is int and len(sent) == n:  # flat: see _records.Raw
+            put((log.now, "send", tfd, args, sent))
+        else:
+            put((log.now, "send", tfd, args, (n, sent)))
+        if len(pending) >= log.limit:
+            log.spill()
+        return n  # type: ignore[no-any-return]
+
+    def recv(bufsize: int, flags: int = 0) -> bytes:
+        try:
+            data = sock.recv(bufsize, flags) if flags else sock.recv(bufsize)
+        except BaseException as e:
+            log.add("recv", tfd, size_args(bufsize, flags), (_err_value(e),))
+            raise
+        if flags:
+            args = size_args(bufsize, flags)
+        else:
+            args = sizes.get(bufsize) if bufsize.__class__ is int else None  # type: ignore[assignment]
+            if args is None:
+                args = _size(bufsize)
+        put((log.now, "recv", tfd, args, bytes(data)))  # flat: see _records.Raw
+        if len(pending) >= log.limit:
+            log.spill()
+        return data  # type: ignore[no-any-return]
+
+    return send, recv
+
+
+#: size -> ``(size,)``, for the sizes sends and recvs take (ints only:
+#: True == 1 prints apart).
+_SIZES: Dict[int, Tuple[int]] = {}
+
+
+def _size(size: Any) -> Tuple[Any]:
+    args = (size,)
+    if size.__class__ is int and len(_SIZES) < 4096:
+        _SIZES[size] = args
+    return args
 
 
 _escape_encode: Optional[Callable[[bytes], Tuple[bytes, int]]] = getattr(
@@ -239,6 +319,13 @@ _tokens: Dict[Tuple[type, str], str] = {}
 _recent: List[Tuple[bytes, bytes]] = []
 _RECENT = 4
 _RECENT_SIZES = (64, 65536)
+# Further back, payloads that come again (a program that sends the same
+# texts over and over): keyed by their length and ends (a few dozen bytes
+# hashed, never the whole payload), each checked whole before it is used;
+# emptied when it holds _SEEN_BYTES of payloads.
+_seen: Dict[Tuple[int, bytes, bytes], Tuple[bytes, bytes]] = {}
+_seen_size = [0]
+_SEEN_BYTES = 1 << 22
 
 
 def _escaped(v: bytes) -> bytes:
@@ -250,10 +337,21 @@ def _escaped(v: bytes) -> bytes:
     for b, text in _recent:
         if b is v or (len(b) == n and b == v):
             return text
-    text = _escape_b(v)
-    if n <= high:
-        _recent.insert(0, (v, text))
-        del _recent[_RECENT:]
+    if n > high:
+        return _escape_b(v)
+    key = (n, v[:32], v[-32:])
+    hit = _seen.get(key)
+    if hit is not None and (hit[0] is v or hit[0] == v):
+        text = hit[1]
+    else:
+        text = _escape_b(v)
+        if _seen_size[0] + n > _SEEN_BYTES:
+            _seen.clear()
+            _seen_size[0] = 0
+        _seen[key] = (v, text)
+        _seen_size[0] += n
+    _recent.insert(0, (v, text))
+    del _recent[_RECENT:]
     return text
 
 
@@ -307,6 +405,13 @@ def _line(kind: str, fd: int, args: Any, result: Any) -> bytes:
 _suffixes: Dict[Any, Any] = {}
 # The heads of plain send and recv lines (up to the payload's opening quote).
 _heads: Dict[Tuple[str, int, int, Optional[int]], bytes] = {}
+# Callback records (a class, a bool answer, an int descriptor, a float time)
+# -> their whole lines, time stamp included: a recording whose time stands
+# still repeats them (raw_pieces uses it only then: a look-up that misses
+# costs more than the line).  (Records that compare equal print alike here:
+# a time stamp is a float, never -0.0, from the recorder's clock.)
+_whole_lines: Dict[Raw, bytes] = {}
+_waits: List[Any] = [False, None]  # see raw_pieces
 
 
 def _plain_wait(args: Any, result: Any) -> bool:
@@ -325,24 +430,88 @@ def _plain_wait(args: Any, result: Any) -> bool:
 
 def raw_pieces(raws: Iterable[Raw]) -> List[bytes]:
     """The lines of records, each ending in a newline, as pieces of ASCII
-    bytes to be joined (or written) in order: a time stamp, a cached
-    suffix, or for a plain send or recv its head, then its payload's
-    escaped body (escaped once for the few payloads last seen, and never
-    copied into a line of its own)."""
+    bytes to be joined (or written) in order: a time stamp and a cached
+    suffix; a callback's whole line, cached by its record, while time
+    stands still (two waits in a row at one time stamp: then the passes
+    repeat, time stamp and all); or for a plain send or recv its head, then
+    its payload's escaped body (escaped once for the payloads last seen,
+    and never copied into a line of its own)."""
     out: List[bytes] = []
     append = out.append
     cache = _suffixes
     heads = _heads
+    whole = _whole_lines
+    recent = _recent
     last: Any = None
     stamp = b""
-    for t, kind, fd, args, result in raws:
+    # Whether the last two waits had one time stamp, and the last one's
+    # (from one call to the next: a stream writes a batch a call).
+    steady, waited = _waits
+    for raw in raws:
+        if raw[3].__class__ is not tuple:  # a callback: its class, its answer
+            if steady:
+                try:
+                    append(whole[raw])
+                    continue
+                except (KeyError, TypeError):  # (a new one; an unhashable one)
+                    pass
+            t, kind, fd, args, result = raw
+            if t != last or last is None:
+                last = t
+                stamp = b"%.6f" % t
+            key: Any = (kind, fd, args, result)
+            try:
+                text = cache[key]
+            except KeyError:
+                text = _line(kind, fd, args, result)
+                if len(cache) >= _MAX_CACHE:
+                    cache.clear()
+                cache[key] = text
+            except TypeError:  # something unhashable
+                append(stamp)
+                append(_line(kind, fd, args, result))
+                continue
+            if steady:
+                line = stamp + text
+                if len(whole) >= _MAX_CACHE:
+                    whole.clear()
+                whole[raw] = line
+                append(line)
+            else:
+                append(stamp)
+                append(text)
+            continue
+        t, kind, fd, args, result = raw
         if t != last or last is None:
             last = t
             stamp = b"%.6f" % t
         append(stamp)
-        if args.__class__ is not tuple:
-            key: Any = (kind, fd, args, result)
-        elif kind == "wait" and _plain_wait(args, result):
+        if result.__class__ is bytes:  # a plain send or recv, flat
+            if (
+                fd.__class__ is int
+                and fd >= 0
+                and len(args) == 1
+                and args[0].__class__ is int
+            ):
+                hkey = (kind, fd, args[0], len(result) if kind == "send" else None)
+                head = heads.get(hkey)
+                if head is None:
+                    head = _head(heads, hkey)
+                append(head)
+                if recent:  # _escaped(result), for the payload last seen
+                    seen, body = recent[0]
+                    if seen is not result and seen != result:
+                        body = _escaped(result)
+                else:
+                    body = _escaped(result)
+                append(body)
+                append(b'"\n')
+                continue
+            result = _unflat(kind, result)
+        if kind == "wait":
+            steady = t == waited
+            waited = t
+        if kind == "wait" and _plain_wait(args, result):
             timeout = args[1]
             c = timeout.__class__
             key = (
@@ -368,17 +537,9 @@ def raw_pieces(raws: Iterable[Raw]) -> List[bytes]:
             ):
                 # Its head (cached: the sizes repeat), the payload's body.
                 hkey = (kind, fd, args[0], result[0] if len(result) == 2 else None)
-                try:
-                    head = heads[hkey]
-                except KeyError:
-                    head = b" %s %d %d -> " % (kind.encode("ascii"), fd, args[0])
-                    if len(result) == 2:
-                        head += b'%d "' % result[0]
-                    else:
-                        head += b'"'
-                    if len(heads) >= _MAX_CACHE:
-                        heads.clear()
-                    heads[hkey] = head
+                head = heads.get(hkey)
+                if head is None:
+                    head = _head(heads, hkey)
                 append(head)
                 append(_escaped(result[-1]))
                 append(b'"\n')
@@ -395,7 +556,19 @@ def raw_pieces(raws: Iterable[Raw]) -> List[bytes]:
         except TypeError:  # something unhashable
             text = _line(kind, fd, args, result)
         append(text)
+    _waits[:] = steady, waited
     return out
+
+
+def _head(heads: Dict[Any, bytes], hkey: Tuple[str, int, int, Optional[int]]) -> bytes:
+    """The head of a plain send or recv line, up to its payload's quote."""
+    kind, fd, size, n = hkey
+    head = b" %s %d %d -> " % (kind.encode("ascii"), fd, size)
+    head += b'"' if n is None else b'%d "' % n
+    if len(heads) >= _MAX_CACHE:
+        heads.clear()
+    heads[hkey] = head
+    return head
 
 
 def raw_bytes(raws: Iterable[Raw]) -> bytes:
