@@ -244,6 +244,12 @@ def make_machine(n):
         received=lambda c: c.received,
         invariants=[_echo_prefix],
         final=[_all_echoed],
+        # A reset that reaches the client while its connect is still
+        # unreported makes handle_connect_event raise ECONNRESET into
+        # handle_error (as CPython's asyncore does): the machine finds such
+        # an example within 200 and would stop the benchmark; this client
+        # is measured, not judged, so a handler error is let pass.
+        fail_on_handler_error=False,
     )
 
     class Counted(machine):  # type: ignore[misc, valid-type]
