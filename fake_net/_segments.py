@@ -153,14 +153,28 @@ class _Segments:
         """Queue ``data`` after what rbuf holds: an empty queue takes a
         bytes segment as it is (no copy); a second segment makes the queue
         a bytearray (appends from then on are amortised, not quadratic)."""
-        rbuf = self.rbuf
-        if not rbuf:
+        if not self.rbuf:
             self.rbuf = data if type(data) is bytes else bytes(data)
         else:
-            if type(rbuf) is bytes:
-                rbuf = self.rbuf = bytearray(rbuf)
+            rbuf = self._queue_array()
             rbuf += data
         self.received += len(data)
+
+    def _queue_array(self) -> bytearray:
+        """rbuf as a bytearray, made one if it held a single segment's
+        bytes: for edits in place (an append, an insertion, a partial
+        read's del, which takes the front off without copying the rest)."""
+        rbuf = self.rbuf
+        if type(rbuf) is bytes:
+            rbuf = self.rbuf = bytearray(rbuf)
+        return rbuf  # type: ignore[no-any-return]
+
+    def _take_all(self) -> bytes:
+        """Everything rbuf holds, leaving it empty (the sender's own bytes
+        object when it held one segment)."""
+        rbuf = self.rbuf
+        self.rbuf = b""
+        return rbuf if type(rbuf) is bytes else bytes(rbuf)
 
     def _urgent_arrives(self, byte: bytes) -> None:
         """A new urgent byte arrives after everything now in rbuf."""
@@ -169,10 +183,7 @@ class _Segments:
             # Linux (tcp_check_urg): the previous urgent byte, not at the
             # read position, stays in the stream as normal data; at the
             # read position it is dropped.
-            rbuf = self.rbuf
-            if type(rbuf) is bytes:
-                rbuf = self.rbuf = bytearray(rbuf)
-            rbuf[mark:mark] = self.oob_byte
+            self._queue_array()[mark:mark] = self.oob_byte
         self.oob = self.oob_byte = byte
         self.oob_mark = len(self.rbuf)
 
