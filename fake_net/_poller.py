@@ -289,41 +289,30 @@ class FakePoller:
     def _collect_poll(self, spurious: List[Tuple[int, int]]) -> Tuple[Any, bool]:
         interest = self._interest
         rready = self.net._rready
-        if not (self._want_out or self._invalid or spurious):
-            # Nothing to merge: the answer is rready's entries, in order.
-            out = []
-            for fd, rev in rready.items():
-                m = interest.get(fd)
-                if m:
-                    r = rev & (m | ERR | HUP)
-                    if r:
-                        out.append((fd, r))
-            return out, bool(out)
-        if not (self._invalid or spurious):
-            # Writers to add after rready's entries (a datagram socket
-            # always can write), unless one of them is in rready too.
-            out = []
-            for fd, rev in rready.items():
-                m = interest.get(fd)
-                if m:
-                    r = rev & (m | ERR | HUP)
-                    if r:
-                        out.append((fd, r))
-            ready = self.net._ready
-            for fd in self._want_out:
-                if ready.get(fd, 0) & OUT:
-                    if fd in rready:
-                        break  # to merge: the dict below
-                    out.append((fd, OUT))
-            else:
-                return out, bool(out)
-        events: Dict[int, int] = {}
+        # rready's entries that the interest asks for, in order.
+        out = []
         for fd, rev in rready.items():
             m = interest.get(fd)
             if m:
                 r = rev & (m | ERR | HUP)
                 if r:
-                    events[fd] = r
+                    out.append((fd, r))
+        if not (self._invalid or spurious):
+            if not self._want_out:
+                return out, bool(out)  # nothing to merge
+            # Writers to add after them (a datagram socket always can
+            # write), unless one of them is in rready too.
+            ready = self.net._ready
+            n = len(out)
+            for fd in self._want_out:
+                if ready.get(fd, 0) & OUT:
+                    if fd in rready:
+                        del out[n:]
+                        break  # to merge: the dict below
+                    out.append((fd, OUT))
+            else:
+                return out, bool(out)
+        events: Dict[int, int] = dict(out)
         if self._want_out:
             ready = self.net._ready
             for fd in self._want_out:
