@@ -310,6 +310,16 @@ def _choose_escape() -> Tuple[Callable[[bytes], str], Callable[[bytes], bytes]]:
 escape_bytes, _escape_b = _choose_escape()
 
 _MAX_CACHE = 4096
+
+
+def _kept(cache: Dict[Any, Any], key: Any, value: Any) -> Any:
+    """``cache[key] = value``, the cache emptied first once it holds
+    _MAX_CACHE entries (every cache here is bounded so); returns value."""
+    if len(cache) >= _MAX_CACHE:
+        cache.clear()
+    cache[key] = value
+    return value
+
 _tokens: Dict[Tuple[type, str], str] = {}
 
 # The last few payloads written, with their escaped bodies: every segment a
@@ -366,11 +376,7 @@ def _token(v: Any) -> str:
         try:
             return _tokens[(c, v)]
         except KeyError:
-            text = format_value(v)
-            if len(_tokens) >= _MAX_CACHE:
-                _tokens.clear()
-            _tokens[(c, v)] = text
-            return text
+            return _kept(_tokens, (c, v), format_value(v))
     if c is float:
         return repr(v)
     return format_value(v)
@@ -463,20 +469,13 @@ def raw_pieces(raws: Iterable[Raw]) -> List[bytes]:
             try:
                 text = cache[key]
             except KeyError:
-                text = _line(kind, fd, args, result)
-                if len(cache) >= _MAX_CACHE:
-                    cache.clear()
-                cache[key] = text
+                text = _kept(cache, key, _line(kind, fd, args, result))
             except TypeError:  # something unhashable
                 append(stamp)
                 append(_line(kind, fd, args, result))
                 continue
             if steady:
-                line = stamp + text
-                if len(whole) >= _MAX_CACHE:
-                    whole.clear()
-                whole[raw] = line
-                append(line)
+                append(_kept(whole, raw, stamp + text))
             else:
                 append(stamp)
                 append(text)
@@ -549,10 +548,7 @@ def raw_pieces(raws: Iterable[Raw]) -> List[bytes]:
         try:
             text = cache[key]
         except KeyError:
-            text = _line(kind, fd, args, result)
-            if len(cache) >= _MAX_CACHE:
-                cache.clear()
-            cache[key] = text
+            text = _kept(cache, key, _line(kind, fd, args, result))
         except TypeError:  # something unhashable
             text = _line(kind, fd, args, result)
         append(text)
@@ -565,10 +561,7 @@ def _head(heads: Dict[Any, bytes], hkey: Tuple[str, int, int, Optional[int]]) ->
     kind, fd, size, n = hkey
     head = b" %s %d %d -> " % (kind.encode("ascii"), fd, size)
     head += b'"' if n is None else b'%d "' % n
-    if len(heads) >= _MAX_CACHE:
-        heads.clear()
-    heads[hkey] = head
-    return head
+    return _kept(heads, hkey, head)
 
 
 def raw_bytes(raws: Iterable[Raw]) -> bytes:
