@@ -514,47 +514,37 @@ class _Waiter:
         # tracer.callback(o, "readable", r) records it; a Recorder's record
         # is put here (tracer._answers: its log, its put and its numbering's
         # get; see asyncore_sim/trace/_records.py), a call fewer per answer.
-        try:
-            answers = tracer._answers
-        except AttributeError:
-            answers = None
-        if answers is None:
-            callback = tracer.callback
-            for o in objs:
-                r = o.readable()
-                callback(o, "readable", r)
-                w = o.writable()
-                callback(o, "writable", w)
-                if select_mode:
-                    mask = (7 if w and not o.accepting else 3) if r else (
-                        (2 if o.accepting else 6) if w else 0)
-                else:
-                    mask = (7 if w and not o.accepting else 3) if r else (
-                        4 if w and not o.accepting else 0)
-                masks.append(mask)
+        answers = getattr(tracer, "_answers", None)
+        if answers is None:  # another tracer: its callback() records
+            callback, put = tracer.callback, None
         else:
             log, put, tfd = answers
-            for o in objs:
-                r = o.readable()
+        for o in objs:
+            r = o.readable()
+            if put is None:
+                callback(o, "readable", r)
+            else:
                 try:
                     fd = o._fileno
                 except AttributeError:
                     fd = None
                 put((log.now, "readable", tfd(fd, -1), type(o), not not r))
-                w = o.writable()
+            w = o.writable()
+            if put is None:
+                callback(o, "writable", w)
+            else:
                 try:
-                    fd = o._fileno
+                    fd = o._fileno  # (readable() may have closed it)
                 except AttributeError:
                     fd = None
                 put((log.now, "writable", tfd(fd, -1), type(o), not not w))
-                # (The masks of the loop above, tested in another order.)
-                if r:
-                    masks.append(7 if w and not o.accepting else 3)
-                elif w:
-                    masks.append((2 if o.accepting else 6) if select_mode
-                                 else (0 if o.accepting else 4))
-                else:
-                    masks.append(0)
+            if select_mode:
+                mask = (7 if w and not o.accepting else 3) if r else (
+                    (2 if o.accepting else 6) if w else 0)
+            else:
+                mask = (7 if w and not o.accepting else 3) if r else (
+                    4 if w and not o.accepting else 0)
+            masks.append(mask)
         same_keys = not self.dirty and fds == self.fds and objs == self.objs
         if same_keys and masks == self.masks:
             changed = False
