@@ -191,6 +191,36 @@ def raise_fd_limit():
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
+def floor_loop(objs, k):
+    """The idle floor: what computing the interest alone costs in Python,
+    ``k`` passes of ``readable()`` and ``writable()`` over ``objs``."""
+    for _ in range(k):
+        for o in objs:
+            o.readable()
+            o.writable()
+
+
+def time_idle(mod, use_poll, m, objs, k):
+    """Seconds for ``k`` ``mod.loop(timeout=0)`` iterations over map ``m``
+    (``use_poll`` None: the floor over ``objs`` instead), gc off."""
+    import gc
+    from time import perf_counter
+
+    gc.disable()
+    try:
+        if use_poll is None:
+            t0 = perf_counter()
+            floor_loop(objs, k)
+            t1 = perf_counter()
+        else:
+            t0 = perf_counter()
+            mod.loop(timeout=0, use_poll=use_poll, map=m, count=k)
+            t1 = perf_counter()
+    finally:
+        gc.enable()
+    return t1 - t0
+
+
 def median(xs):
     return statistics.median(xs)
 

@@ -94,6 +94,7 @@ from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
     print_table,
     raise_fd_limit,
     rotated,
+    time_idle,
     timed_pings,
 )
 
@@ -215,33 +216,10 @@ IDLE_VARIANTS = [
 ]
 
 
-def floor_loop(objs, k):
-    """The floor: what computing the interest alone costs in Python."""
-    for _ in range(k):
-        for o in objs:
-            o.readable()
-            o.writable()
-
-
 def run_variant(variant, maps, objs, k):
     """Run ``k`` iterations of one variant; returns total seconds."""
     _key, impl, use_poll = variant
-    gc.disable()
-    try:
-        if use_poll is None:
-            lst = objs[impl]
-            t0 = perf_counter()
-            floor_loop(lst, k)
-            t1 = perf_counter()
-        else:
-            mod = IMPLS[impl]
-            m = maps[impl]
-            t0 = perf_counter()
-            mod.loop(timeout=0, use_poll=use_poll, map=m, count=k)
-            t1 = perf_counter()
-    finally:
-        gc.enable()
-    return t1 - t0
+    return time_idle(IMPLS[impl], use_poll, maps[impl], objs[impl], k)
 
 
 IMPL_COLS = [

@@ -109,6 +109,7 @@ from _common import (  # noqa: E402  (benchmarks/ is on sys.path when run)
     median,
     print_table,
     rotated,
+    time_idle,
     timed_pings,
 )
 
@@ -436,32 +437,6 @@ FD_SETSIZE = 1024
 NA_FD = "n/a (FD_SETSIZE)"
 
 
-def floor_loop(objs, k):
-    """The floor: what computing the interest alone costs in Python."""
-    for _ in range(k):
-        for o in objs:
-            o.readable()
-            o.writable()
-
-
-def run_variant(variant, m, objs, k):
-    """Run ``k`` iterations of one variant; returns total seconds."""
-    use_poll = variant[1]
-    gc.disable()
-    try:
-        if use_poll is None:
-            t0 = perf_counter()
-            floor_loop(objs, k)
-            t1 = perf_counter()
-        else:
-            t0 = perf_counter()
-            asyncore_sim.loop(timeout=0, use_poll=use_poll, map=m, count=k)
-            t1 = perf_counter()
-    finally:
-        gc.enable()
-    return t1 - t0
-
-
 def bench_idle(ns, repeats, target):
     print()
     print("=" * 78)
@@ -492,7 +467,7 @@ def bench_idle(ns, repeats, target):
         try:
             res = measure_iterations(
                 variants,
-                lambda v, k, m=m, objs=objs: run_variant(v, m, objs, k),
+                lambda v, k, m=m, objs=objs: time_idle(asyncore_sim, v[1], m, objs, k),
                 lambda v: v[1] is not None,
                 repeats,
                 target,

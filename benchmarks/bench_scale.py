@@ -62,12 +62,14 @@ from _common import (  # noqa: E402
     callgrind_main,
     callgrind_report,
     fmt_ratio,
+    floor_loop,
     fmt_us,
     make_classes,
     measure_iterations,
     median,
     print_table,
     rotated,
+    time_idle,
 )
 
 perf_counter = time.perf_counter
@@ -269,30 +271,6 @@ def close_idle(m, keep):
         b.close()
 
 
-def floor_pass(objs, k):
-    for _ in range(k):
-        for o in objs:
-            o.readable()
-            o.writable()
-
-
-def run_idle(variant, m, objs, k):
-    use_poll = variant[1]
-    gc.disable()
-    try:
-        if use_poll is None:
-            t0 = perf_counter()
-            floor_pass(objs, k)
-            t1 = perf_counter()
-        else:
-            t0 = perf_counter()
-            asyncore_sim.loop(timeout=0, use_poll=use_poll, map=m, count=k)
-            t1 = perf_counter()
-    finally:
-        gc.enable()
-    return t1 - t0
-
-
 def bench_idle(n, repeats, target, figures):
     print()
     print("(b) one loop(timeout=0) iteration at N=%d idle channels, against "
@@ -306,7 +284,7 @@ def bench_idle(n, repeats, target, figures):
         try:
             res = measure_iterations(
                 IDLE_VARIANTS,
-                lambda v, k, m=m, objs=objs: run_idle(v, m, objs, k),
+                lambda v, k, m=m, objs=objs: time_idle(asyncore_sim, v[1], m, objs, k),
                 lambda v: v[1] is not None,
                 repeats,
                 target,
@@ -349,7 +327,7 @@ def _idle_workload(kind, use_poll, n=IDLE_N):
         objs = list(m.values())
         if use_poll is None:
             def run(k):
-                floor_pass(objs, k)
+                floor_loop(objs, k)
         else:
             def run(k):
                 asyncore_sim.loop(timeout=0, use_poll=use_poll, map=m, count=k)
