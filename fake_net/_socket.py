@@ -503,20 +503,6 @@ class FakeSocket(_Segments, _SocketIO):
         )
         return self.send(data, flags)
 
-    def sendall(self, data: Any, flags: int = 0) -> None:
-        view = memoryview(data)
-        while view:
-            try:
-                sent = self.send(view, flags)
-            except BlockingIOError:
-                if self.timeout == 0.0 or flags & _MSG_DONTWAIT:
-                    raise
-                self.net._would_block(
-                    self, "sendall", lambda: self._room() > 0, raise_eagain=False
-                )
-                continue
-            view = view[sent:]
-
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if bufsize <= 0:
             if bufsize < 0:

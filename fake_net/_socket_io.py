@@ -2,7 +2,7 @@
 
 Blocking stdlib clients (``smtplib``, ``ftplib``, ``http.client``) use more of
 a socket than asyncore does: ``makefile()`` (read through ``recv_into``),
-``recvfrom``, ``sendfile``, timeouts set with ``settimeout``, and a close
+``recvfrom``, ``sendall``, ``sendfile``, timeouts set with ``settimeout``, and a close
 that waits for the socket's files to close.  This mixin gives
 :class:`~fake_net.FakeSocket` those calls on top of its own ``recv``/``send``,
 with CPython 3.11's semantics, and ``recv()`` with flags (MSG_OOB, MSG_PEEK,
@@ -107,7 +107,7 @@ class _SocketIO:
 
     recv: Callable[..., bytes]
     send: Callable[..., int]
-    sendall: Callable[..., None]
+    _room: Callable[[], int]
     _check_open: Callable[[], None]
     _real_close: Callable[[], None]
     state: str
@@ -125,6 +125,25 @@ class _SocketIO:
         timeout = _parse_timeout(value)
         self._check_open()  # as setblocking(): fcntl() on a closed fd
         self.timeout = timeout  # type: ignore[misc]  # a FakeSocket slot
+
+    # -- sending it all -------------------------------------------------------
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self.send(view, flags)
+            except BlockingIOError:
+                if self.timeout == 0.0 or flags & _MSG_DONTWAIT:
+                    raise
+                self.net._would_block(
+                    self,  # type: ignore[arg-type]  # a FakeSocket (the mixin's host)
+                    "sendall",
+                    lambda: self._room() > 0,
+                    raise_eagain=False,
+                )
+                continue
+            view = view[sent:]
 
     # -- reading into buffers -------------------------------------------------
 
