@@ -32,6 +32,7 @@ class RecordingPoller:
     def wait(self, fds, masks, changed, reset, timeout):
         self.waits += 1
         self.net.waits.append(self.method)
+        self.net.polled.append(list(fds))
         if self.method == "select":
             return [], [], []
         return []
@@ -50,6 +51,7 @@ class RecordingNet:
         self.name = name
         self.methods = methods
         self.waits = []
+        self.polled = []  # the descriptors of each wait
 
     def has_poller(self, method):
         return method in self.methods
@@ -292,3 +294,57 @@ def test_in_map_order_matches_the_stable_sort():
     assert sim._in_map_order([(7, 1), (5, 1)], pos) == [(5, 1), (7, 1)]
     assert sim._in_map_order([(7, 1), (4, 2), (7, 4)], pos) == [
         (4, 2), (7, 1), (7, 4)]
+
+
+# A map edited directly (``map[fd] = obj``, ``del map[fd]``: no add_channel
+# or del_channel to tell the waiter) is noticed at the next pass by its
+# channels (compared, in order, with the last pass's) and by its last key.
+
+
+def _direct_edit_waits(use_poll, edit):
+    net = RecordingNet("n")
+    a, b, c = Chan(name="a"), Chan(name="b"), Chan(name="c")
+    m = {3: a, 4: b, 6: c}
+    try:
+        with asyncore_seam.use_network(net):
+            asyncore_sim.loop(timeout=0, use_poll=use_poll, map=m, count=1)
+            edit(m, a, b, c)
+            keys = list(m)
+            asyncore_sim.loop(timeout=0, use_poll=use_poll, map=m, count=1)
+    finally:
+        sim.close_all(m)
+    assert net.polled[0] == [3, 4, 6]
+    return net.polled[1], keys
+
+
+EDITS = {
+    # Another channel under a key: the channels differ.
+    "replaced": lambda m, a, b, c: m.__setitem__(4, Chan(name="d")),
+    # One more channel, one fewer: the channels differ.
+    "added": lambda m, a, b, c: m.__setitem__(9, Chan(name="d")),
+    "deleted": lambda m, a, b, c: m.__delitem__(4),
+    # The last channel moved to another key: the last key differs.
+    "last moved": lambda m, a, b, c: (m.__delitem__(6), m.__setitem__(8, c)),
+    # A channel moved to the end: the order differs.
+    "reordered": lambda m, a, b, c: (m.__delitem__(3), m.__setitem__(3, a)),
+}
+
+
+@pytest.mark.parametrize("use_poll", [False, True, "epoll"])
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_a_direct_map_edit_is_polled_at_the_next_pass(use_poll, edit):
+    polled, keys = _direct_edit_waits(use_poll, EDITS[edit])
+    assert polled == keys
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "documented in the README: an edit that moves channels to other keys "
+    "while keeping their order and the last key is not noticed"))
+@pytest.mark.parametrize("use_poll", [False, True])
+def test_a_direct_edit_keeping_order_and_last_key_is_missed(use_poll):
+    def edit(m, a, b, c):
+        m.clear()
+        m.update({5: a, 4: b, 6: c})  # a moved from 3 to 5
+
+    polled, keys = _direct_edit_waits(use_poll, edit)
+    assert polled == keys
