@@ -276,14 +276,7 @@ def bare_step_cost(use_poll, k):
             asyncore_sim.loop(timeout=0.01, use_poll=use_poll, map=m, count=1)
         asyncore_sim.loop(timeout=0, use_poll=use_poll, map=m, count=100)
         _settle()
-        gc.disable()
-        try:
-            t0 = perf_counter()
-            asyncore_sim.loop(timeout=0, use_poll=use_poll, map=m, count=k)
-            t1 = perf_counter()
-        finally:
-            gc.enable()
-        return (t1 - t0) / k
+        return time_idle(asyncore_sim, use_poll, m, None, k) / k
     finally:
         asyncore_sim.close_all(map=m)
 
