@@ -10,11 +10,8 @@ from hypothesis import given, settings, strategies as st
 import asyncore_sim as asyncore
 from asyncore_sim.trace import Recorder, TraceEvent, format_value
 from asyncore_sim.trace import _records
-from fake_net import FakeNetwork, PartialSend
-
-
-def _net(**kw):
-    return FakeNetwork(world=False, record=False, max_steps=1 << 40, **kw)
+from fake_net import PartialSend
+from recorded_echo import echo, quiet_net as _net
 
 
 # -- escaping ------------------------------------------------------------------------
@@ -136,43 +133,14 @@ def test_each_pass_counts_readable_then_writable_in_the_trace_and_the_text():
             assert events[k + 1].time == e.time and events[k + 1].fd == e.fd
 
 
+class _Echo(asyncore.dispatcher_with_send):
+    def handle_read(self):
+        self.send(self.recv(100))
+
+
 def _pingpong(rec, rounds=30):
     """An echo of ``rounds`` round trips on ``rec`` (sends cut short)."""
-
-    class Echo(asyncore.dispatcher_with_send):
-        def handle_read(self):
-            self.send(self.recv(100))
-
-    class Server(asyncore.dispatcher):
-        def handle_accepted(self, sock, addr):
-            Echo(sock, map=self._map)
-
-    class Client(asyncore.dispatcher_with_send):
-        done = 0
-
-        def handle_connect(self):
-            self.send(b"ping %d\n" % self.done)
-
-        def handle_read(self):
-            self.recv(100)
-            self.done += 1
-            if self.done == rounds:
-                self.close()
-            else:
-                self.send(b'ping "%d"\\\n' % self.done)
-
-    with rec:
-        m = rec.map()
-        server = Server(map=m)
-        server.create_socket()
-        server.bind(("127.0.0.1", 0))
-        server.listen(5)
-        client = Client(map=m)
-        client.create_socket()
-        client.connect(server.socket.getsockname())
-        asyncore.loop(timeout=0.01, map=m, count=20 * rounds)
-        asyncore.close_all(map=m)
-    return rec
+    return echo(rec, _Echo, rounds, b"ping %d\n", b'ping "%d"\\\n')
 
 
 def test_kept_bounded_and_streamed_recordings_agree_event_for_event(tmp_path):

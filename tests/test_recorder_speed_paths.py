@@ -10,11 +10,8 @@ import asyncore_sim as asyncore
 from asyncore_sim.trace import Recorder, TraceEvent, format_value
 from asyncore_sim.trace import _records
 from asyncore_sim.trace._recorder import TracingSocket
-from fake_net import FakeNetwork, PartialSend
-
-
-def _net(**kw):
-    return FakeNetwork(world=False, record=False, max_steps=1 << 40, **kw)
+from fake_net import PartialSend
+from recorded_echo import echo, quiet_net as _net
 
 
 # -- the answers the core records itself --------------------------------------
@@ -40,24 +37,6 @@ def _echo_run(rec, name, answers, rounds=12, method="select"):
         "ok": True, "readable": readable, "writable": writable,
         "handle_read": handle_read})
 
-    class Server(asyncore.dispatcher):
-        def handle_accepted(self, sock, addr):
-            handler(sock, map=self._map)
-
-    class Client(asyncore.dispatcher_with_send):
-        done = 0
-
-        def handle_connect(self):
-            self.send(b"ping\x00 %d\n" % self.done)
-
-        def handle_read(self):
-            self.recv(100)
-            self.done += 1
-            if self.done == rounds:
-                self.close()
-            else:
-                self.send(b'ping "%d"\\\n\x7f' % self.done)
-
     class Bare:  # a map entry that is no dispatcher (no _fileno)
         accepting = False
 
@@ -67,22 +46,10 @@ def _echo_run(rec, name, answers, rounds=12, method="select"):
         def writable(self):
             return 0
 
-    with rec:
-        if not answers:
-            rec._answers = None
-        m = rec.map()
-        server = Server(map=m)
-        server.create_socket()
-        server.bind(("127.0.0.1", 0))
-        server.listen(5)
-        client = Client(map=m)
-        client.create_socket()
-        client.connect(server.socket.getsockname())
-        m[10_000] = Bare()
-        asyncore.loop(timeout=0.01, use_poll=method, map=m, count=12 * rounds)
-        del m[10_000]
-        asyncore.close_all(map=m)
-    return rec
+    if not answers:
+        rec._answers = None
+    return echo(rec, handler, rounds, b"ping\x00 %d\n", b'ping "%d"\\\n\x7f',
+                method=method, passes=12, extra={10_000: Bare()})
 
 
 def test_the_core_records_the_answers_as_rec_callback_does():
