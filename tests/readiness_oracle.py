@@ -1,6 +1,7 @@
 """What a simulated wait should answer, computed from each socket's own
 ``_revents()``: the oracle the speed-path tests hold the poller's kept
-interest and fast paths to (a helper module of the tests, not a test)."""
+interest and fast paths to, and a wait's answer in the oracle's form (a
+helper module of the tests, not a test)."""
 
 from __future__ import annotations
 
@@ -25,3 +26,21 @@ def oracle(net, method, fds, masks):
         if bits:
             out.append((fd, bits))
     return sorted(out)
+
+
+def wait_answer(poller, fds, masks, changed):
+    """What ``poller.wait`` answers (at once), or ``("OSError", errno)``."""
+    try:
+        return poller.wait(fds, masks, changed, [], 0.0)
+    except OSError as e:
+        return ("OSError", e.errno)
+
+
+def normal(answer):
+    """A wait's answer in the oracle's form: poll's pairs sorted, select's
+    three lists as a tuple of lists; an error as it is."""
+    if isinstance(answer, list):
+        return sorted(answer)
+    if isinstance(answer, tuple) and len(answer) == 3:
+        return tuple(list(x) for x in answer)
+    return answer

@@ -27,7 +27,7 @@ import pytest
 from fake_net import FakeNetwork
 from fake_net import _addresses
 from fake_net._datagram import DatagramSocket
-from readiness_oracle import oracle
+from readiness_oracle import normal, oracle, wait_answer as _answer
 
 UDP = (socket.AF_INET, socket.SOCK_DGRAM)
 
@@ -305,21 +305,6 @@ def test_the_event_log_of_a_round_trip_is_unchanged_in_form():
 # -- the poller's interest views ---------------------------------------------
 
 
-def _answer(poller, fds, masks, changed):
-    try:
-        return poller.wait(fds, masks, changed, [], 0.0)
-    except OSError as e:
-        return ("OSError", e.errno)
-
-
-def _normal(answer):
-    if isinstance(answer, list):
-        return sorted(answer)
-    if isinstance(answer, tuple) and len(answer) == 3:
-        return tuple(list(x) for x in answer)
-    return answer
-
-
 @pytest.mark.parametrize("method", ["select", "poll", "epoll"])
 @pytest.mark.parametrize("seed", range(4))
 def test_a_poller_switching_views_answers_as_a_fresh_one(method, seed):
@@ -361,7 +346,7 @@ def test_a_poller_switching_views_answers_as_a_fresh_one(method, seed):
         got = _answer(kept, fds, masks, True)
         assert got == expect, (masks, [s.fd for s in socks])
         if expect != [] and expect != ([], [], []):  # (nothing ready: time moves)
-            assert _normal(got) == oracle(net, method, fds, masks), masks
+            assert normal(got) == oracle(net, method, fds, masks), masks
         # And again without a change (the common case's path).
         if rng.random() < 0.3:
             assert _answer(kept, fds, masks, False) == _answer(fresh, fds, masks, False)
